@@ -1,0 +1,3 @@
+from agenttrace.cli import main
+
+main()

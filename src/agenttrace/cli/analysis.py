@@ -1,0 +1,5 @@
+"""`agenttrace` commands: analysis (registered on the shared app)."""
+
+from __future__ import annotations
+
+from agenttrace.cli._app import app as app

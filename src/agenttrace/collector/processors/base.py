@@ -1,0 +1,127 @@
+"""The processor contract and registry shared by the collector and its processors.
+
+A processor transforms one ``ExportTraceServiceRequest`` before it is written to the WAL
+(so redaction happens before anything touches disk). A forwarder receives each request only
+after it is durable and acknowledged. Both are built from the ``processors:`` list of the
+collector config through this registry::
+
+    processors:
+      - type: redaction          # registered type name
+        name: redact-secrets     # optional, defaults to the type; unique
+        ...                      # everything else goes to the config class's from_dict
+
+Contract for implementers:
+
+* ``config_cls`` is a dataclass with ``from_dict(d) -> config`` (a classmethod) and
+  ``validate() -> None``. Both raise :class:`ConfigError` whose ``key_path`` is relative to the
+  processor's own section (``"max_attribute_length"``); the loader prefixes it with
+  ``processors[<index>].`` so users see the full path.
+* ``factory(config)`` returns a :class:`Processor` or a :class:`Forwarder`.
+* ``Processor.process`` is called serially (never concurrently with itself) on the collector's
+  event-loop thread, one request at a time, in list order, so keep it quick. It may mutate the
+  request in place (declare ``mutates = True``) and returns it, or returns ``None`` to drop the
+  whole request (it is then acknowledged but not stored). Raising
+  :class:`~agenttrace.collector.errors.InvalidRequest` rejects the request with 400; any other
+  exception is logged and answered with 500/INTERNAL without writing anything.
+* ``Forwarder.submit`` is called on the event loop thread after the request is fsync'ed and
+  acknowledged. It must not block: queue the request and send it from your own thread/task.
+  The collector never mutates a submitted request afterwards.
+* Optional: ``metrics() -> Mapping[str, float]`` returning cumulative counters
+  (e.g. ``{"spans_redacted": 12}``); the collector exports each as
+  ``agenttrace_processor_<key>_total{processor="<name>"}``.
+* ``shutdown()`` is called once when the collector stops (forwarders should flush there,
+  within a few seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from agenttrace.collector.errors import ConfigError
+
+# ``opentelemetry.proto`` has no type information; the alias keeps signatures readable.
+ExportTraceServiceRequest = Any
+
+
+@runtime_checkable
+class Processor(Protocol):
+    name: str
+    mutates: bool
+
+    def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None: ...
+
+    def shutdown(self) -> None: ...
+
+
+@runtime_checkable
+class Forwarder(Protocol):
+    name: str
+
+    def submit(self, request: ExportTraceServiceRequest) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+class ProcessorConfig(Protocol):
+    def validate(self) -> None: ...
+
+
+ConfigParser = Callable[[Mapping[str, Any]], Any]
+Factory = Callable[[Any], "Processor | Forwarder"]
+
+
+@dataclass(frozen=True)
+class Registration:
+    type_name: str
+    config_cls: Any
+    factory: Factory
+
+
+_REGISTRY: dict[str, Registration] = {}
+
+
+def register_processor(type_name: str, config_cls: Any, factory: Factory) -> None:
+    """Make ``type_name`` usable under ``processors:``. Re-registering replaces the entry."""
+    _REGISTRY[type_name] = Registration(type_name, config_cls, factory)
+
+
+def registered_types() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_processor(
+    type_name: str, name: str, options: Mapping[str, Any], key_path: str
+) -> Processor | Forwarder:
+    """Parse, validate and construct one processor; config errors carry the full key path."""
+    registration = _REGISTRY.get(type_name)
+    if registration is None:
+        known = ", ".join(registered_types()) or "none"
+        raise ConfigError(
+            f"{key_path}.type", f"unknown processor type {type_name!r} (known: {known})"
+        )
+    try:
+        config = registration.config_cls.from_dict(dict(options))
+        config.validate()
+    except ConfigError as err:
+        raise ConfigError(f"{key_path}.{err.key_path}", err.message) from err
+    built = registration.factory(config)
+    # A read-only ``name`` means the processor names itself.
+    with contextlib.suppress(AttributeError):
+        built.name = name
+    return built
+
+
+__all__ = [
+    "ConfigError",
+    "ExportTraceServiceRequest",
+    "Forwarder",
+    "Processor",
+    "ProcessorConfig",
+    "Registration",
+    "build_processor",
+    "register_processor",
+    "registered_types",
+]

@@ -1,0 +1,183 @@
+"""Turns sealed WAL segments into Parquet objects, then deletes them.
+
+Runs in a child process by default (``wal.publisher: process``) so Arrow conversion and
+Parquet encoding use the second core instead of competing with the receivers for the GIL;
+``thread`` mode runs the same loop in-process. The publisher finds work by listing the WAL's
+``segments/`` directory, so it needs no channel from the receivers, and it survives a crash of
+either side: a sealed segment stays until every one of its chunks is published.
+
+A segment is published in chunks of at most :data:`CHUNK_BYTES` of WAL payload. Chunk
+boundaries depend only on the immutable segment contents, so after a crash the same chunk
+gets the same object name (``<writer>-<segment>-<first seq>-<last seq>``) and the create-only
+write turns the repeat into a no-op: no loss, no duplicate rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from agenttrace.collector.wal import fsync_dir, iter_records, read_segment_header, sealed_segments
+
+log = logging.getLogger("agenttrace.collector.publisher")
+
+CHUNK_BYTES = 32 * 1024 * 1024
+"""Fixed, not configurable: changing it while segments are pending would change object names."""
+
+BACKOFF_INITIAL_S = 0.25
+BACKOFF_MAX_S = 15.0
+POLL_INTERVAL_S = 0.1
+
+Event = dict[str, Any]
+
+
+class _Flag(Protocol):
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PublisherSettings:
+    segments_dir: str
+    store_url: str
+    store_options: Mapping[str, str]
+    writer_id: str
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    first_seq: int
+    last_seq: int
+    payloads: list[bytes]
+
+
+def iter_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    payloads: list[bytes] = []
+    size, first = 0, -1
+    last = -1
+    for seq, payload, _end in iter_records(path):
+        if not payloads:
+            first = seq
+        payloads.append(payload)
+        size += len(payload)
+        last = seq
+        if size >= chunk_bytes:
+            yield Chunk(first, last, payloads)
+            payloads, size = [], 0
+    if payloads:
+        yield Chunk(first, last, payloads)
+
+
+class SegmentPublisher:
+    """Publishes every sealed segment in ``segments_dir``; ``emit`` reports progress events."""
+
+    def __init__(self, settings: PublisherSettings, emit: Callable[[Event], None]) -> None:
+        from agenttrace.store.objectstore import open_store
+        from agenttrace.store.writer import ParquetPublisher
+
+        self.settings = settings
+        self.segments_dir = Path(settings.segments_dir)
+        self.emit = emit
+        store = open_store(settings.store_url, options=dict(settings.store_options))
+        self._publisher = ParquetPublisher(store, settings.writer_id)
+
+    def publish_segment(self, path: Path) -> None:
+        """Publish all chunks of one sealed segment, then delete it. Raises on store errors."""
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        from agenttrace.store.convert import requests_to_table
+
+        header = read_segment_header(path)
+        if header is None:  # never written past the header: nothing to publish
+            self._delete(path)
+            return
+        for chunk in iter_chunks(path):
+            started = time.monotonic()
+            requests = []
+            for payload in chunk.payloads:
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(payload)
+                requests.append(request)
+            table = requests_to_table(requests)
+            result = self._publisher.publish(
+                table, segment=header.number, first_seq=chunk.first_seq, last_seq=chunk.last_seq
+            )
+            files = len(result) if isinstance(result, (list, tuple)) else 1
+            self.emit(
+                {
+                    "event": "published",
+                    "segment": header.number,
+                    "first_seq": chunk.first_seq,
+                    "last_seq": chunk.last_seq,
+                    "spans": table.num_rows,
+                    "files": files,
+                    "bytes": sum(len(p) for p in chunk.payloads),
+                    "seconds": time.monotonic() - started,
+                }
+            )
+        self._delete(path)
+
+    def _delete(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        fsync_dir(path.parent)
+        self.emit({"event": "deleted", "segment": path.name})
+
+    def publish_pending(self) -> int:
+        """Publish every sealed segment present now, oldest first; returns how many."""
+        done = 0
+        for path in sealed_segments(self.segments_dir):
+            if path.exists():
+                self.publish_segment(path)
+                done += 1
+        return done
+
+    def run(self, stop: _Flag, drain: _Flag, parent_pid: int | None = None) -> None:
+        """Loop until ``stop``; after ``drain`` is set, exit once nothing sealed is left."""
+        from agenttrace.store.errors import StoreUnavailable
+
+        backoff = BACKOFF_INITIAL_S
+        while not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("collector process is gone; publisher exits")
+                return
+            try:
+                self.publish_pending()
+            except StoreUnavailable as err:
+                self.emit({"event": "error", "kind": "StoreUnavailable", "message": str(err)})
+                stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            except Exception as err:  # a permanent store error or a bug: keep the WAL, retry
+                log.exception("publishing failed")
+                self.emit({"event": "error", "kind": type(err).__name__, "message": str(err)})
+                stop.wait(BACKOFF_MAX_S)
+                continue
+            backoff = BACKOFF_INITIAL_S
+            if drain.is_set() and not sealed_segments(self.segments_dir):
+                return
+            stop.wait(POLL_INTERVAL_S)
+
+
+def run_publisher_process(settings: PublisherSettings, stop: Any, drain: Any, events: Any) -> None:
+    """Entry point of the publisher child process (spawned, so it imports only what it needs)."""
+    # The parent decides when to stop: a Ctrl-C or SIGTERM sent to the process group must not
+    # kill the publisher in the middle of a drain.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from agenttrace.collector.logs import configure_logging
+
+    configure_logging(settings.log_level, "json")
+    parent = os.getppid()
+    publisher = SegmentPublisher(settings, events.put)
+    publisher.run(stop, drain, parent_pid=parent)
+    events.put({"event": "exited"})

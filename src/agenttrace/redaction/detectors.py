@@ -1,0 +1,407 @@
+"""The detectors: what each finds, how it is validated, and the keywords that gate it.
+
+A detector runs its pattern only when one of its keywords occurs in the lower-cased text (or,
+for keyword-less PII, when the text holds a digit), so most values cost a few substring
+searches. Every pattern replaces one group (or the whole match): ``Bearer <token>`` keeps the
+scheme, ``user:pass@host`` keeps the host, ``password = "..."`` keeps the key.
+
+``prefilter`` is a loose, lookaround-free version of the pattern that Hyperscan and RE2 accept;
+it matches a superset of what the precise pattern matches, so a value it does not match can
+skip the Python path entirely (see :mod:`agenttrace.redaction.columnar`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from agenttrace.redaction import _validators as v
+
+Category = Literal["secret", "pii"]
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One kind of sensitive value."""
+
+    name: str
+    category: Category
+    pattern: re.Pattern[str]
+    prefilter: str
+    keywords: tuple[str, ...] = ()
+    needs_digit: bool = False
+    validator: Callable[[re.Match[str]], bool] | None = None
+    groups: tuple[str, ...] = ()
+    description: str = ""
+
+    def span(self, match: re.Match[str]) -> tuple[int, int]:
+        """The part of the match to replace: the first participating named group, else all."""
+        for group in self.groups:
+            if match.group(group) is not None:
+                return match.span(group)
+        return match.span()
+
+    def value(self, match: re.Match[str]) -> str:
+        start, end = self.span(match)
+        return match.string[start:end]
+
+
+def _on_value(check: Callable[[str], bool]) -> Callable[[re.Match[str]], bool]:
+    def validate(match: re.Match[str]) -> bool:
+        for name, text in match.groupdict().items():
+            if text is not None and name not in ("q", "scheme"):
+                return check(text)
+        return check(match.group(0))
+
+    return validate
+
+
+def _mixed_case_with_digit(text: str) -> bool:
+    return (
+        any(ch.isdigit() for ch in text)
+        and any(ch.isupper() for ch in text)
+        and any(ch.islower() for ch in text)
+    )
+
+
+def _literal_assignment(match: re.Match[str]) -> bool:
+    quoted = match.group("quoted")
+    if quoted is not None:
+        return v.is_literal_secret(quoted, quoted=True)
+    bare = match.group("bare")
+    return any(ch.isalpha() for ch in bare) and v.is_literal_secret(bare, quoted=False)
+
+
+def _authorization(match: re.Match[str]) -> bool:
+    if match.group("header") is not None:
+        value = match.group("header")
+        return value.lower() not in _AUTH_SCHEMES and not v.is_placeholder(value)
+    if match.group("bearer") is not None:
+        return v.bearer_token_ok(match.group("bearer"))
+    return v.basic_credentials_ok(match.group("basic"))
+
+
+def _url_credentials(match: re.Match[str]) -> bool:
+    password = match.group("value").split(":", 1)[1]
+    return not v.is_placeholder(password)
+
+
+def _ipv4(match: re.Match[str]) -> bool:
+    before = match.string[max(0, match.start() - 10) : match.start()].lower()
+    return "version" not in before and v.ipv4_ok(match.group(0))
+
+
+def _us_ssn(match: re.Match[str]) -> bool:
+    return v.us_ssn_ok(match.group("ssn") or match.group(0))
+
+
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "apikey"})
+_SEP = r"""(?:\\?["'`])?\s*(?::=|=>|=(?!=)|:(?![:/]))\s*"""
+_SECRET_KEY_WORDS = (
+    r"password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|"
+    r"private[_-]?key|client[_-]?secret|credentials?"
+)
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+
+
+def _d(
+    name: str,
+    category: Category,
+    pattern: str,
+    prefilter: str,
+    description: str,
+    *,
+    keywords: tuple[str, ...] = (),
+    needs_digit: bool = False,
+    validator: Callable[[re.Match[str]], bool] | None = None,
+    groups: tuple[str, ...] = (),
+    flags: int = 0,
+) -> Detector:
+    return Detector(
+        name=name,
+        category=category,
+        pattern=re.compile(pattern, flags),
+        prefilter=prefilter,
+        keywords=keywords,
+        needs_digit=needs_digit,
+        validator=validator,
+        groups=groups,
+        description=description,
+    )
+
+
+# Order is priority: where findings overlap, the earlier detector names the merged span.
+DETECTORS: tuple[Detector, ...] = (
+    _d(
+        "private_key",
+        "secret",
+        r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:.{0,20000}?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\]*)",
+        r"-----BEGIN[ A-Z0-9]*PRIVATE KEY",
+        "PEM, OpenSSH and PGP private key blocks, up to the END line (or the end of the"
+        " base64 body when truncated).",
+        keywords=("private key",),
+        flags=re.DOTALL,
+    ),
+    _d(
+        "jwt",
+        "secret",
+        r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+        r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",
+        "JSON Web Tokens (header and payload are base64url JSON; the header names `alg`/`typ`).",
+        keywords=("eyj",),
+        validator=lambda m: v.jwt_ok(m.group(0)),
+    ),
+    _d(
+        "url_credentials",
+        "secret",
+        r"(?i)\b[a-z][a-z0-9+.-]{1,20}://"
+        r"(?P<value>[^\s:/?#@\"'<>\[\]\\]{1,256}:[^\s/?#@\"'<>\\]{1,256})@(?=[\w\[])",
+        r"://[^\s:/?#@\"'<>]{1,256}:[^\s/?#@\"'<>]{1,256}@",
+        "`user:password` in a URL (`scheme://user:pass@host`); the scheme and host are kept.",
+        keywords=("://",),
+        validator=_url_credentials,
+        groups=("value",),
+    ),
+    _d(
+        "aws_access_key_id",
+        "secret",
+        r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Za-z0-9])",
+        r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}",
+        "AWS access key ids (`AKIA…`, `ASIA…` and the other documented prefixes).",
+        keywords=("akia", "asia", "abia", "acca", "a3t"),
+    ),
+    _d(
+        "aws_secret_access_key",
+        "secret",
+        r"(?i)(?:aws[_.-]?)?secret[_.-]?(?:access[_.-]?)?key" + _SEP + r"(?:\\?[\"'`])?"
+        r"(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+        r"(?i)secret.{0,40}[A-Za-z0-9/+]{40}",
+        "AWS secret access keys: 40 base64 characters after a `secret…key` name.",
+        keywords=("secret",),
+        groups=("value",),
+    ),
+    _d(
+        "github_fine_grained_token",
+        "secret",
+        r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{60,255}(?![A-Za-z0-9_])",
+        r"github_pat_[A-Za-z0-9_]{60}",
+        "GitHub fine-grained personal access tokens (`github_pat_…`).",
+        keywords=("github_pat_",),
+    ),
+    _d(
+        "github_token",
+        "secret",
+        r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9_])",
+        r"gh[pousr]_[A-Za-z0-9]{36}",
+        "GitHub classic tokens: `ghp_` (personal), `gho_` (OAuth), `ghu_`/`ghs_` (app), `ghr_`"
+        " (refresh).",
+        keywords=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ),
+    _d(
+        "gitlab_token",
+        "secret",
+        r"(?<![\w-])gl(?:pat|dt|rt|ptt|soat|cbt|oas|ft|imt|agent)-[A-Za-z0-9_-]{20,}",
+        r"gl(?:pat|dt|rt|ptt|soat|cbt|oas|ft|imt|agent)-[A-Za-z0-9_-]{20}",
+        "GitLab tokens (`glpat-`, `gldt-`, `glrt-`, `glptt-`, `glsoat-`, `glcbt-`, …).",
+        keywords=("glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glcbt-", "gloas-", "glft-",
+                  "glimt-", "glagent-"),
+    ),  # fmt: skip
+    _d(
+        "slack_token",
+        "secret",
+        r"(?<![\w-])(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})"
+        r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
+        r"xox[abposre]-[A-Za-z0-9-]{10}|xapp-\d-[A-Za-z0-9-]{10}|hooks\.slack\.com/",
+        "Slack bot, user, app and refresh tokens (`xoxb-`, `xoxp-`, `xapp-`, …) and incoming"
+        " webhook URLs.",
+        keywords=("xox", "xapp-", "hooks.slack.com"),
+    ),
+    _d(
+        "stripe_key",
+        "secret",
+        r"(?<![\w-])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})",
+        r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16}|whsec_[A-Za-z0-9]{24}",
+        "Stripe secret and restricted keys (`sk_live_`, `rk_test_`, …) and webhook secrets"
+        " (`whsec_`). Publishable `pk_` keys are public and left alone.",
+        keywords=("sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"),
+    ),
+    _d(
+        "google_api_key",
+        "secret",
+        r"(?<![\w-])(?:AIza[0-9A-Za-z_-]{35}|GOCSPX-[0-9A-Za-z_-]{28})(?![0-9A-Za-z_-])",
+        r"AIza[0-9A-Za-z_-]{35}|GOCSPX-[0-9A-Za-z_-]{28}",
+        "Google API keys (`AIza…`) and OAuth client secrets (`GOCSPX-…`).",
+        keywords=("aiza", "gocspx-"),
+    ),
+    _d(
+        "huggingface_token",
+        "secret",
+        r"(?<![\w-])(?:hf_|api_org_)[A-Za-z0-9]{30,40}(?![A-Za-z0-9])",
+        r"(?:hf_|api_org_)[A-Za-z0-9]{30}",
+        "Hugging Face user (`hf_…`) and organisation (`api_org_…`) tokens.",
+        keywords=("hf_", "api_org_"),
+    ),
+    _d(
+        "anthropic_api_key",
+        "secret",
+        r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{32,}",
+        r"sk-ant-[A-Za-z0-9_-]{32}",
+        "Anthropic API, admin and OAuth keys (`sk-ant-api03-…`, `sk-ant-admin01-…`).",
+        keywords=("sk-ant-",),
+    ),
+    _d(
+        "openai_api_key",
+        "secret",
+        r"(?<![\w-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}",
+        r"sk-[A-Za-z0-9_-]{20}",
+        "OpenAI API keys (`sk-…`, `sk-proj-…`, `sk-svcacct-…`, `sk-admin-…`); must mix upper"
+        " case, lower case and digits.",
+        keywords=("sk-",),
+        validator=lambda m: _mixed_case_with_digit(m.group(0)),
+    ),
+    _d(
+        "authorization_header",
+        "secret",
+        r"(?i:(?:proxy-)?authorization|x-api-key|api-key|x-auth-token)(?:\\?[\"'`])?\s*[:=]\s*"
+        r"(?:\\?[\"'`])?(?i:(?:bearer|basic|token|digest|apikey)\s+)?"
+        r"(?P<header>[A-Za-z0-9._~+/=-]{8,})"
+        r"|(?<![\w-])(?i:bearer)\s+(?P<bearer>[A-Za-z0-9._~+/-]{16,}=*)"
+        r"|(?<![\w-])(?i:basic)\s+(?P<basic>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
+        r"(?i)(?:authorization|x-api-key|api-key|x-auth-token)[\"'`]?\s*[:=]|(?i)(?:bearer|basic)\s+[A-Za-z0-9._~+/-]{8}",
+        "`Authorization`/`X-Api-Key` header values, and `Bearer <token>` / `Basic <base64"
+        " user:pass>` anywhere; the scheme is kept.",
+        keywords=("authorization", "bearer", "basic", "api-key", "auth-token"),
+        validator=_authorization,
+        groups=("header", "bearer", "basic"),
+    ),
+    _d(
+        "secret_assignment",
+        "secret",
+        r"(?i)(?:" + _SECRET_KEY_WORDS + r")(?![\w-])" + _SEP + r"(?:(?P<q>\\?[\"'`])"
+        r"(?P<quoted>[^\"'`\n\\]{1,512}?)(?P=q)|(?P<bare>[^\s\"'`,;)}\]\\<>]{1,512}))",
+        r"(?i)(?:" + _SECRET_KEY_WORDS + r")[\"'`\\]{0,2}\s*[:=]",
+        "A literal assigned to a password, secret, token, api_key, access_key, private_key or"
+        " credentials name in code, `.env`, JSON, YAML, command lines and logs. Code"
+        " expressions, type hints, placeholders (`${VAR}`, `<token>`, `***`) and letters-only"
+        " bare words are not literals.",
+        keywords=("password", "passwd", "passphrase", "secret", "token", "api_key", "api-key",
+                  "apikey", "access_key", "access-key", "accesskey", "private", "credential"),
+        validator=_literal_assignment,
+        groups=("quoted", "bare"),
+    ),  # fmt: skip
+    _d(
+        "generic_secret",
+        "secret",
+        r"(?i)(?:key|credentials?|auth|signature|salt|seed|cert)(?![\w-])" + _SEP
+        + r"(?:\\?[\"'`])?(?P<value>[A-Za-z0-9+/_=.~-]{16,512})",
+        r"(?i)(?:key|credential|auth|signature|salt|seed|cert)[\"'`\\]{0,2}\s*[:=]",
+        "A high-entropy string (at least 16 characters, digits and letters, Shannon entropy"
+        " >= 3.5 bits) assigned to a key-like name (`*key`, `auth`, `signature`, `salt`, …)."
+        " UUIDs, hex digests and paths are not secrets.",
+        keywords=("key", "credential", "auth", "signature", "salt", "seed", "cert"),
+        validator=_on_value(v.high_entropy_secret_ok),
+        groups=("value",),
+    ),
+    _d(
+        "email",
+        "pii",
+        r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+        r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
+        r"[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])",
+        r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]{2}",
+        "Email addresses (not `git@host` remotes or `name@2x.png` assets).",
+        keywords=("@",),
+        validator=lambda m: v.email_ok(m.group(0)),
+    ),
+    _d(
+        "credit_card",
+        "pii",
+        r"(?<![\w.-])(?:4\d{3}|5[1-5]\d\d|2[2-7]\d\d|3[47]\d\d|3(?:0[0-5]|[68]\d)\d|35\d\d"
+        r"|6(?:011|5\d\d|4[4-9]\d|2\d\d))(?:[ -]?\d){9,15}(?![\w.])",
+        r"[2-6]\d{3}(?:[ -]?\d){9}",
+        "Payment card numbers (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay"
+        " prefixes), 13-19 digits, Luhn-checked, with no, space or dash separators.",
+        needs_digit=True,
+        validator=lambda m: v.payment_card_ok(m.group(0)),
+    ),
+    _d(
+        "iban",
+        "pii",
+        r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
+        r"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4}",
+        "IBANs, compact or in groups of four, with the per-country length and the mod-97"
+        " checksum verified.",
+        needs_digit=True,
+        validator=lambda m: v.iban_ok(m.group(0)),
+    ),
+    _d(
+        "us_ssn",
+        "pii",
+        r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"
+        r"|(?i:\bssn|social security(?: number)?)\W{0,5}(?P<ssn>\d{9})(?!\d)",
+        r"\d{3}-\d{2}-\d{4}|(?i)(?:ssn|social security)\W{0,20}\d{9}",
+        "US social security numbers `123-45-6789`, or 9 digits after `SSN`/`social security`;"
+        " never-issued areas (000, 666, 900-999), group 00 and serial 0000 are rejected.",
+        needs_digit=True,
+        validator=_us_ssn,
+        groups=("ssn",),
+    ),
+    _d(
+        "phone",
+        "pii",
+        r"(?<![\w+\n])\+[1-9][\d ().-]{6,22}\d(?!\d)"
+        r"|(?<![\w.+-])(?:1[ .-])?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}(?![\w.-])"
+        r"|(?<![\w.+-])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w.-])"
+        r"|(?<![\w.+-])0[1-9](?:[ .]\d\d){4}(?![\w.-])",
+        r"\+[1-9][\d ().-]{6,22}\d|\(?[2-9]\d\d\)?[ .-]?[2-9]\d\d[ .-]\d{4}"
+        r"|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}|0[1-9](?:[ .]\d\d){4}",
+        "Phone numbers: international (`+44 20 7946 0958`, `+14155550123`), North American"
+        " (`(415) 555-0123`, `415-555-0123`) and trunk-prefixed national formats (`020 7946"
+        " 0958`, `01 23 45 67 89`).",
+        needs_digit=True,
+        validator=lambda m: v.phone_ok(m.group(0)),
+    ),
+    _d(
+        "ipv4",
+        "pii",
+        r"(?<![\w.@-])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?!\w|\.\d)",
+        r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
+        "IPv4 addresses (not loopback, 0.0.0.0 or broadcast; not after `version`).",
+        needs_digit=True,
+        validator=_ipv4,
+    ),
+    _d(
+        "ipv6",
+        "pii",
+        r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)?(?:%[\w.]+)?(?![\w:.])",
+        r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+        "IPv6 addresses in full or compressed form, validated with `ipaddress` (not loopback,"
+        " not `::`, at least three groups).",
+        keywords=(":",),
+        validator=lambda m: v.ipv6_ok(m.group(0)),
+    ),
+)
+
+DETECTOR_NAMES: tuple[str, ...] = tuple(d.name for d in DETECTORS)
+SECRET_TYPES: frozenset[str] = frozenset(d.name for d in DETECTORS if d.category == "secret")
+PII_TYPES: frozenset[str] = frozenset(d.name for d in DETECTORS if d.category == "pii")
+
+# A JSON member or attribute whose key is one of these holds a secret as a whole value.
+SECRET_KEY = re.compile(
+    r"(?i)^[\w.-]*?(?:" + _SECRET_KEY_WORDS + r"|authorization|cookie|set-cookie|x-api-key"
+    r"|x-auth-token)$"
+)
+GENERIC_SECRET_KEY = re.compile(r"(?i)^[\w.-]*?(?:key|credentials?|auth|signature|salt|seed|cert)$")
+
+
+def secret_type_for_member(key: str, value: str) -> str | None:
+    """The finding type for ``{key: value}`` when the key alone marks the value as a secret."""
+    last = key.rsplit(".", 1)[-1]
+    if SECRET_KEY.match(last):
+        return "secret_assignment" if v.is_literal_secret(value, quoted=True) else None
+    if GENERIC_SECRET_KEY.match(last) and v.high_entropy_secret_ok(value):
+        return "generic_secret"
+    return None

@@ -1,0 +1,245 @@
+"""OTLP protobuf → Arrow span table (:data:`~agenttrace.store.schema.SPAN_SCHEMA`).
+
+This runs on the collector's publish path, so it is written column-wise: one preallocated
+Python list per column, filled by row index, turned into an Arrow array once per batch.
+Attribute values are dispatched with a single dict lookup on the key; only the long tail that
+goes to the ``attributes`` JSON builds a per-span dict.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pyarrow as pa
+
+from agenttrace.store.schema import (
+    CONTENT_ATTRIBUTE_COLUMNS,
+    HOT_DOUBLE_ATTRIBUTES,
+    HOT_INT_ATTRIBUTES,
+    HOT_STRING_ATTRIBUTES,
+    SPAN_SCHEMA,
+    column_name,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+__all__ = ["any_value_to_python", "requests_to_table"]
+
+SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
+STATUS_CODES = ("unset", "ok", "error")
+_SERVICE_NAME = "service.name"
+
+# Dispatch kinds for attributes with a dedicated column.
+_STRING, _INT, _DOUBLE, _CONTENT = range(4)
+
+
+def any_value_to_python(value: Any) -> Any:
+    """An OTLP ``AnyValue`` as a JSON-ready Python value.
+
+    Arrays become lists, kvlists objects, bytes base64 strings, an empty value ``None``.
+    """
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
+    if which == "int_value":
+        return value.int_value
+    if which == "double_value":
+        return value.double_value
+    if which == "bool_value":
+        return value.bool_value
+    if which == "array_value":
+        return [any_value_to_python(item) for item in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: any_value_to_python(kv.value) for kv in value.kvlist_value.values}
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    return None
+
+
+def _key_values_to_dict(key_values: Iterable[Any]) -> dict[str, Any]:
+    return {kv.key: any_value_to_python(kv.value) for kv in key_values}
+
+
+def _json(obj: Any) -> bytes:
+    # NaN/Infinity have no JSON form; orjson writes them as null rather than failing the batch.
+    return orjson.dumps(obj)
+
+
+_EMPTY_OBJECT = b"{}"
+_EMPTY_ARRAY = b"[]"
+
+
+class _Columns:
+    """Preallocated per-column value lists for ``n`` rows."""
+
+    def __init__(self, n: int) -> None:
+        self.values: dict[str, list[Any]] = {field.name: [None] * n for field in SPAN_SCHEMA}
+        self.dispatch: dict[str, tuple[list[Any], int]] = {}
+        for attrs, kind in (
+            (HOT_STRING_ATTRIBUTES, _STRING),
+            (HOT_INT_ATTRIBUTES, _INT),
+            (HOT_DOUBLE_ATTRIBUTES, _DOUBLE),
+        ):
+            for attribute in attrs:
+                self.dispatch[attribute] = (self.values[column_name(attribute)], kind)
+        for attribute, column in CONTENT_ATTRIBUTE_COLUMNS.items():
+            self.dispatch[attribute] = (self.values[column], _CONTENT)
+
+
+def _count_spans(requests: list[ExportTraceServiceRequest]) -> int:
+    return sum(
+        len(scope_spans.spans)
+        for request in requests
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+    )
+
+
+def _events_json(events: Any) -> bytes:
+    if not events:
+        return _EMPTY_ARRAY
+    return _json(
+        [
+            {
+                "name": event.name,
+                "time_unix_nano": event.time_unix_nano,
+                "attributes": _key_values_to_dict(event.attributes),
+            }
+            for event in events
+        ]
+    )
+
+
+def _links_json(links: Any) -> bytes:
+    if not links:
+        return _EMPTY_ARRAY
+    out = []
+    for link in links:
+        entry: dict[str, Any] = {
+            "trace_id": link.trace_id.hex(),
+            "span_id": link.span_id.hex(),
+            "attributes": _key_values_to_dict(link.attributes),
+        }
+        if link.trace_state:
+            entry["trace_state"] = link.trace_state
+        out.append(entry)
+    return _json(out)
+
+
+def _array(values: list[Any], field: pa.Field) -> pa.Array:
+    try:
+        if field.type == pa.string() and field.name in _BYTES_COLUMNS:
+            # JSON comes out of orjson as bytes; a binary→string cast validates UTF-8 in C++
+            # without a Python-level decode per row.
+            return pa.array(values, type=pa.binary()).cast(pa.string())
+        return pa.array(values, type=field.type)
+    except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ValueError(f"span column {field.name!r}: {exc}") from exc
+
+
+_BYTES_COLUMNS = frozenset({"attributes", "resource_attributes", "events", "links"})
+
+
+def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table:
+    """Convert OTLP trace export requests to one Arrow table with :data:`SPAN_SCHEMA`.
+
+    Row order follows the input. Raises ``ValueError`` naming the column if a value cannot be
+    represented (for example a timestamp beyond int64).
+    """
+    batch = list(requests)
+    n = _count_spans(batch)
+    columns = _Columns(n)
+    v = columns.values
+    dispatch = columns.dispatch
+    trace_ids, span_ids, parent_ids = v["trace_id"], v["span_id"], v["parent_span_id"]
+    trace_states = v["trace_state"]
+    starts, ends, durations = v["start_time_unix_nano"], v["end_time_unix_nano"], v["duration_nano"]
+    names, kinds = v["name"], v["kind"]
+    status_codes, status_messages = v["status_code"], v["status_message"]
+    services, scope_names, scope_versions = v["service_name"], v["scope_name"], v["scope_version"]
+    attributes_json, resource_json = v["attributes"], v["resource_attributes"]
+    events_json, links_json = v["events"], v["links"]
+    kind_names, status_names = SPAN_KINDS, STATUS_CODES
+
+    row = 0
+    for request in batch:
+        for resource_spans in request.resource_spans:
+            resource = _key_values_to_dict(resource_spans.resource.attributes)
+            service = resource.get(_SERVICE_NAME)
+            service_name = service if isinstance(service, str) else None
+            resource_bytes = _json(resource) if resource else _EMPTY_OBJECT
+            for scope_spans in resource_spans.scope_spans:
+                scope = scope_spans.scope
+                scope_name = scope.name or None
+                scope_version = scope.version or None
+                for span in scope_spans.spans:
+                    trace_ids[row] = span.trace_id.hex()
+                    span_ids[row] = span.span_id.hex()
+                    parent = span.parent_span_id
+                    if parent:
+                        parent_ids[row] = parent.hex()
+                    if span.trace_state:
+                        trace_states[row] = span.trace_state
+                    start = span.start_time_unix_nano
+                    end = span.end_time_unix_nano
+                    starts[row] = start
+                    ends[row] = end
+                    durations[row] = end - start
+                    names[row] = span.name
+                    kind = span.kind
+                    kinds[row] = kind_names[kind] if 0 <= kind < 6 else "unspecified"
+                    status = span.status
+                    code = status.code
+                    status_codes[row] = status_names[code] if 0 <= code < 3 else "unset"
+                    if status.message:
+                        status_messages[row] = status.message
+                    services[row] = service_name
+                    scope_names[row] = scope_name
+                    scope_versions[row] = scope_version
+                    resource_json[row] = resource_bytes
+
+                    rest: dict[str, Any] | None = None
+                    for kv in span.attributes:
+                        key = kv.key
+                        value = kv.value
+                        target = dispatch.get(key)
+                        if target is not None:
+                            column, want = target
+                            which = value.WhichOneof("value")
+                            if want == _STRING:
+                                if which == "string_value":
+                                    column[row] = value.string_value
+                                    continue
+                            elif want == _CONTENT:
+                                column[row] = (
+                                    value.string_value
+                                    if which == "string_value"
+                                    else _json(any_value_to_python(value)).decode()
+                                )
+                                continue
+                            elif want == _INT:
+                                if which == "int_value":
+                                    column[row] = value.int_value
+                                    continue
+                            elif which == "double_value":
+                                column[row] = value.double_value
+                                continue
+                            elif which == "int_value":
+                                column[row] = float(value.int_value)
+                                continue
+                        if rest is None:
+                            rest = {}
+                        rest[key] = any_value_to_python(value)
+                    attributes_json[row] = _json(rest) if rest else _EMPTY_OBJECT
+                    events_json[row] = _events_json(span.events)
+                    links_json[row] = _links_json(span.links)
+                    row += 1
+
+    arrays = [_array(v[field.name], field) for field in SPAN_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=SPAN_SCHEMA)
