@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# Debian's python3 may lack ensurepip (python3-venv); then uv makes the venv instead.
 $(BIN)/uv:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --quiet --user "uv==$(UV_VERSION)" && $(PYTHON) -m uv venv --seed $(VENV); }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(STAMP): $(BIN)/uv requirements/lock.txt pyproject.toml

@@ -18,7 +18,6 @@ from agenttrace.query.errors import QueryError
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-    import pyarrow.fs
 
     from agenttrace.store.objectstore import ObjectStore
 
@@ -65,14 +64,21 @@ class SpanSource:
     def path_of(self, key: str) -> str:
         return f"{self.root.rstrip('/')}/{key}"
 
-    def read_columns(self, paths: Sequence[str], columns: Sequence[str]) -> pa.Table:
-        """The given columns of ``paths`` plus ``__filename``, missing columns as nulls."""
+    def read_columns(
+        self,
+        paths: Sequence[str],
+        columns: Sequence[str],
+        trace_ids: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """The given columns of ``paths`` plus ``__filename``, missing columns as nulls,
+        optionally only the rows of ``trace_ids``."""
         import pyarrow.dataset as ds
 
         from agenttrace.store.schema import SPAN_SCHEMA
 
         dataset = ds.dataset(list(paths), filesystem=self.fs, format="parquet", schema=SPAN_SCHEMA)
-        return dataset.to_table(columns=[*columns, "__filename"])
+        row_filter = None if trace_ids is None else ds.field("trace_id").isin(list(trace_ids))
+        return dataset.to_table(columns=[*columns, "__filename"], filter=row_filter)
 
     def register_spans(
         self, con: duckdb.DuckDBPyConnection, name: str, paths: Sequence[str]
@@ -103,6 +109,3 @@ class SpanSource:
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
-
-def arrow_filesystem_kind(fs: pyarrow.fs.FileSystem) -> str:
-    return str(fs.type_name)
