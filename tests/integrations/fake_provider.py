@@ -44,6 +44,7 @@ class Reply:
     reasoning_tokens: int = 0
     chunks: int = 2
     model: str | None = None
+    error_status: int | None = None
 
     def text_chunks(self) -> list[str]:
         text = self.text or ""
@@ -357,6 +358,10 @@ class _Handler(BaseHTTPRequestHandler):
         provider = self.server.provider
         reply = provider.next_reply(path, body)
         model = reply.model or body.get("model", "unknown-model")
+        if reply.error_status is not None:
+            error = {"type": "invalid_request_error", "message": "scripted failure"}
+            self._json({"type": "error", "error": error}, status=reply.error_status)
+            return
         stream = bool(body.get("stream"))
         if path.endswith("/chat/completions"):
             if stream:
@@ -416,7 +421,9 @@ class RunningProvider:
     def __init__(self) -> None:
         self.provider = FakeProvider()
         self._server = _Server(self.provider)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> FakeProvider:
         host, port = self._server.server_address[:2]

@@ -235,6 +235,9 @@ def load_config(
         processors=processors,
     )
     env_tokens = environ.get(TOKENS_ENV, "")
-    config.auth.tokens = [*config.auth.tokens, *(t.strip() for t in env_tokens.split(",") if t.strip())]
+    config.auth.tokens = [
+        *config.auth.tokens,
+        *(t.strip() for t in env_tokens.split(",") if t.strip()),
+    ]
     config.validate()
     return config

@@ -28,7 +28,9 @@ class _ProcessorMetrics(Collector):
                 family = families.get(key)
                 if family is None:
                     family = families[key] = CounterMetricFamily(
-                        f"agenttrace_processor_{key}", f"Processor counter {key}", labels=["processor"]
+                        f"agenttrace_processor_{key}",
+                        f"Processor counter {key}",
+                        labels=["processor"],
                     )
                 family.add_metric([processor.name], float(value))
         yield from families.values()
@@ -51,15 +53,22 @@ class CollectorMetrics:
             _P + "spans_dropped", "Spans dropped by processors (sampling)", registry=r
         )
         self.requests = Counter(
-            _P + "requests", "Export requests by protocol and status", ["protocol", "status"], registry=r
+            _P + "requests",
+            "Export requests by protocol and status",
+            ["protocol", "status"],
+            registry=r,
         )
         self.request_bytes = Counter(
             _P + "request_bytes", "Bytes of request bodies as received", ["protocol"], registry=r
         )
         self.errors = Counter(_P + "errors", "Errors by kind", ["kind"], registry=r)
-        self.wal_bytes_written = Counter(_P + "wal_bytes_written", "Bytes appended to the WAL", registry=r)
+        self.wal_bytes_written = Counter(
+            _P + "wal_bytes_written", "Bytes appended to the WAL", registry=r
+        )
         self.wal_fsyncs = Counter(_P + "wal_fsyncs", "WAL group commits (fsyncs)", registry=r)
-        self.wal_size = Gauge(_P + "wal_size_bytes", "Bytes in unpublished WAL segments", registry=r)
+        self.wal_size = Gauge(
+            _P + "wal_size_bytes", "Bytes in unpublished WAL segments", registry=r
+        )
         self.wal_age = Gauge(
             _P + "wal_oldest_age_seconds", "Age of the oldest unpublished WAL segment", registry=r
         )
@@ -72,8 +81,12 @@ class CollectorMetrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=r,
         )
-        self.files_published = Counter(_P + "files_published", "Parquet objects written", registry=r)
-        self.spans_published = Counter(_P + "spans_published", "Rows written to Parquet", registry=r)
+        self.files_published = Counter(
+            _P + "files_published", "Parquet objects written", registry=r
+        )
+        self.spans_published = Counter(
+            _P + "spans_published", "Rows written to Parquet", registry=r
+        )
         self.segments_published = Counter(
             _P + "segments_published", "WAL segments fully published and deleted", registry=r
         )

@@ -14,9 +14,11 @@ write turns the repeat into a no-op: no loss, no duplicate rows.
 
 from __future__ import annotations
 
+import json
 import logging
-import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -141,15 +143,12 @@ class SegmentPublisher:
                 done += 1
         return done
 
-    def run(self, stop: _Flag, drain: _Flag, parent_pid: int | None = None) -> None:
+    def run(self, stop: _Flag, drain: _Flag) -> None:
         """Loop until ``stop``; after ``drain`` is set, exit once nothing sealed is left."""
         from agenttrace.store.errors import StoreUnavailable
 
         backoff = BACKOFF_INITIAL_S
         while not stop.is_set():
-            if parent_pid is not None and os.getppid() != parent_pid:
-                log.warning("collector process is gone; publisher exits")
-                return
             try:
                 self.publish_pending()
             except StoreUnavailable as err:
@@ -168,16 +167,42 @@ class SegmentPublisher:
             stop.wait(POLL_INTERVAL_S)
 
 
-def run_publisher_process(settings: PublisherSettings, stop: Any, drain: Any, events: Any) -> None:
-    """Entry point of the publisher child process (spawned, so it imports only what it needs)."""
-    # The parent decides when to stop: a Ctrl-C or SIGTERM sent to the process group must not
-    # kill the publisher in the middle of a drain.
+def _child_main(argv: list[str]) -> None:
+    """``python -m agenttrace.collector.publisher SETTINGS_JSON``: the publisher process.
+
+    Protocol with the collector: commands ``drain``/``stop`` arrive as lines on stdin, and
+    progress events leave as JSON lines on stdout. EOF on stdin means the collector is gone
+    (even after kill -9), and the publisher exits: the next collector starts a fresh one.
+    """
+    # The collector decides when to stop: a Ctrl-C or SIGTERM sent to the process group must
+    # not kill the publisher in the middle of a drain.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    settings = PublisherSettings(**json.loads(argv[0]))
     from agenttrace.collector.logs import configure_logging
 
     configure_logging(settings.log_level, "json")
-    parent = os.getppid()
-    publisher = SegmentPublisher(settings, events.put)
-    publisher.run(stop, drain, parent_pid=parent)
-    events.put({"event": "exited"})
+    stop, drain = threading.Event(), threading.Event()
+    out_lock = threading.Lock()
+
+    def emit(event: Event) -> None:
+        with out_lock:
+            sys.stdout.write(json.dumps(event) + "\n")
+            sys.stdout.flush()
+
+    def read_commands() -> None:
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "drain":
+                drain.set()
+            elif command == "stop":
+                break
+        stop.set()
+
+    threading.Thread(target=read_commands, daemon=True).start()
+    SegmentPublisher(settings, emit).run(stop, drain)
+    emit({"event": "exited"})
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1:])

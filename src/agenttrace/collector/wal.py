@@ -222,7 +222,9 @@ class Wal:
                     next_seq = max(next_seq, last_seq + 1)
         _write_state(root, next_segment, next_seq)
         fsync_dir(segments_dir)
-        return cls(root, writer_id, next_segment, next_seq, segment_max_bytes, roll_interval_s, lock_fd)
+        return cls(
+            root, writer_id, next_segment, next_seq, segment_max_bytes, roll_interval_s, lock_fd
+        )
 
     # -- appending ----------------------------------------------------------------------
     async def append(self, payload: bytes) -> int:
@@ -263,17 +265,17 @@ class Wal:
 
     def _write_batch(self, data: bytes, records: int) -> None:
         active = self._active
-        if active is not None and self._roll_due(active):
+        if active is not None and self._roll_due(active, len(data)):
             self._seal_active()
             active = None
         if active is None:
             active = self._active = self._open_segment()
         active.append(data, records)
 
-    def _roll_due(self, active: _ActiveSegment) -> bool:
+    def _roll_due(self, active: _ActiveSegment, incoming: int = 0) -> bool:
         if active.records == 0:
             return False
-        too_big = active.size >= self.segment_max_bytes
+        too_big = active.size + incoming > self.segment_max_bytes
         return too_big or time.time() - active.created >= self.roll_interval_s
 
     def _open_segment(self) -> _ActiveSegment:

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 
-class ImportError_(Exception):
+class ImporterError(Exception):
     """An input cannot be imported at all (missing path, unreadable file, unknown source)."""
 
 
@@ -31,7 +31,10 @@ class Problem:
 
 @dataclass(slots=True)
 class ProblemLog:
+    """What one import run skipped: problems with their location, and repeated entries."""
+
     problems: list[Problem] = field(default_factory=list)
+    duplicates_skipped: int = 0
 
     def add(self, path: Path | str, line: int | None, message: str) -> None:
         self.problems.append(Problem(str(path), line, message))
@@ -67,13 +70,13 @@ def iter_json_lines(path: Path, problems: ProblemLog) -> Iterator[Line]:
         yield Line(number, raw, data)
 
 
-def _open(path: Path) -> io.BufferedIOBase:
+def _open(path: Path) -> BinaryIO:
     if path.name.endswith(".zst"):
         import zstandard
 
         raw = path.open("rb")
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(reader, buffer_size=1 << 20)
     return path.open("rb", buffering=1 << 20)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -18,7 +17,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span, Status
 
 from agenttrace import semconv
 
-AttrValue = Union[str, bool, int, float, Sequence[str]]
+AttrValue = str | bool | int | float | Sequence[str]
 Attributes = dict[str, AttrValue]
 
 SCOPE_PREFIX = "agenttrace.importers."
@@ -35,6 +34,22 @@ def trace_id_for(source: str, session_key: str) -> bytes:
 def span_id_for(source: str, session_key: str, *parts: str) -> bytes:
     """An 8-byte span id derived from the session and the record that produced the span."""
     return _digest(source, session_key, *parts, size=8)
+
+
+def foreign_id(value: str, size: int, source: str, *context: str) -> bytes:
+    """An id from another tracing system: kept when it is already OTel hex, else hashed.
+
+    Keeping hex ids lets spans exported twice (or linked from elsewhere) meet again.
+    """
+    if len(value) == size * 2:
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            pass
+        else:
+            if any(raw):
+                return raw
+    return _digest(source, *context, value, size=size)
 
 
 def _digest(*parts: str, size: int) -> bytes:
@@ -92,14 +107,16 @@ def to_request(draft: TraceDraft, scope_version: str = "") -> ExportTraceService
     scope_spans.scope.name = SCOPE_PREFIX + draft.source
     scope_spans.scope.version = scope_version
     scope_spans.schema_url = semconv.SCHEMA_URL
-    for draft_span in sorted(draft.spans, key=lambda s: (s.start_ns, s.span_id)):
+    # Roots first among spans that start together, so a reader meets parents first.
+    ordered = sorted(draft.spans, key=lambda s: (s.start_ns, s.parent_id is not None, s.span_id))
+    for draft_span in ordered:
         span = scope_spans.spans.add()
         span.trace_id = draft.trace_id
         span.span_id = draft_span.span_id
         if draft_span.parent_id is not None:
             span.parent_span_id = draft_span.parent_id
         span.name = draft_span.name
-        span.kind = draft_span.kind  # type: ignore[assignment]
+        span.kind = draft_span.kind
         span.start_time_unix_nano = draft_span.start_ns
         span.end_time_unix_nano = max(draft_span.end_ns, draft_span.start_ns)
         _fill(span.attributes, draft_span.attributes)
@@ -117,10 +134,10 @@ def to_request(draft: TraceDraft, scope_version: str = "") -> ExportTraceService
 def _fill(target: Sequence[KeyValue], attributes: Mapping[str, AttrValue]) -> None:
     add = target.add  # type: ignore[attr-defined]
     for key, value in attributes.items():
-        _set_any(add(key=key).value, value)
+        set_any_value(add(key=key).value, value)
 
 
-def _set_any(target: AnyValue, value: AttrValue) -> None:
+def set_any_value(target: AnyValue, value: AttrValue) -> None:
     # bool before int: bool is a subclass of int.
     if isinstance(value, str):
         target.string_value = value

@@ -20,6 +20,7 @@ from typing import Literal
 from agenttrace.redaction import _validators as v
 
 Category = Literal["secret", "pii"]
+_JSON_ESCAPES = "nrtbf/"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,28 @@ class Detector:
     validator: Callable[[re.Match[str]], bool] | None = None
     groups: tuple[str, ...] = ()
     description: str = ""
+    not_after: re.Pattern[str] | None = None
+
+    def starts_token(self, text: str, start: int) -> bool:
+        """The match is not glued to the preceding text (a JSON escape like ``\\n`` is a gap).
+
+        Checked here rather than with a lookbehind in the pattern: a pattern that opens with
+        a literal or a character class lets ``re`` skip ahead quickly; one that opens with a
+        lookbehind is tried at every position.
+        """
+        if self.not_after is None or start == 0:
+            return True
+        if start >= 2 and text[start - 2] == "\\" and text[start - 1] in _JSON_ESCAPES:
+            return True
+        return self.not_after.match(text, start - 1) is None
+
+    @property
+    def bounded_prefilter(self) -> str:
+        """``prefilter`` with the same start-of-token condition, for Hyperscan and RE2."""
+        if self.not_after is None:
+            return self.prefilter
+        allowed = "[^" + self.not_after.pattern[1:]
+        return rf"(?:^|{allowed}|\\[{_JSON_ESCAPES}])(?:{self.prefilter})"
 
     def span(self, match: re.Match[str]) -> tuple[int, int]:
         """The part of the match to replace: the first participating named group, else all."""
@@ -118,17 +141,21 @@ def _d(
     validator: Callable[[re.Match[str]], bool] | None = None,
     groups: tuple[str, ...] = (),
     flags: int = 0,
+    not_after: str | None = None,
 ) -> Detector:
     return Detector(
         name=name,
         category=category,
-        pattern=re.compile(pattern, flags),
+        # ASCII classes, as in the Hyperscan and RE2 prefilters: a pattern and its prefilter
+        # must agree on what \s, \d and \w match.
+        pattern=re.compile(pattern, flags | re.ASCII),
         prefilter=prefilter,
         keywords=keywords,
         needs_digit=needs_digit,
         validator=validator,
         groups=groups,
         description=description,
+        not_after=re.compile(not_after, re.ASCII) if not_after is not None else None,
     )
 
 
@@ -148,9 +175,10 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "jwt",
         "secret",
-        r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+        r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
         r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",
         "JSON Web Tokens (header and payload are base64url JSON; the header names `alg`/`typ`).",
+        not_after=r"[\w-]",
         keywords=("eyj",),
         validator=lambda m: v.jwt_ok(m.group(0)),
     ),
@@ -168,9 +196,10 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "aws_access_key_id",
         "secret",
-        r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Za-z0-9])",
+        r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Za-z0-9])",
         r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}",
         "AWS access key ids (`AKIA…`, `ASIA…` and the other documented prefixes).",
+        not_after="[A-Za-z0-9]",
         keywords=("akia", "asia", "abia", "acca", "a3t"),
     ),
     _d(
@@ -178,7 +207,7 @@ DETECTORS: tuple[Detector, ...] = (
         "secret",
         r"(?i)(?:aws[_.-]?)?secret[_.-]?(?:access[_.-]?)?key" + _SEP + r"(?:\\?[\"'`])?"
         r"(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-        r"(?i)secret.{0,40}[A-Za-z0-9/+]{40}",
+        r"(?i)secret.{0,80}[A-Za-z0-9/+]{40}",
         "AWS secret access keys: 40 base64 characters after a `secret…key` name.",
         keywords=("secret",),
         groups=("value",),
@@ -186,79 +215,88 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "github_fine_grained_token",
         "secret",
-        r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{60,255}(?![A-Za-z0-9_])",
+        r"github_pat_[A-Za-z0-9_]{60,255}(?![A-Za-z0-9_])",
         r"github_pat_[A-Za-z0-9_]{60}",
         "GitHub fine-grained personal access tokens (`github_pat_…`).",
+        not_after="[A-Za-z0-9_]",
         keywords=("github_pat_",),
     ),
     _d(
         "github_token",
         "secret",
-        r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9_])",
+        r"gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9_])",
         r"gh[pousr]_[A-Za-z0-9]{36}",
         "GitHub classic tokens: `ghp_` (personal), `gho_` (OAuth), `ghu_`/`ghs_` (app), `ghr_`"
         " (refresh).",
+        not_after="[A-Za-z0-9_]",
         keywords=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
     ),
     _d(
         "gitlab_token",
         "secret",
-        r"(?<![\w-])gl(?:pat|dt|rt|ptt|soat|cbt|oas|ft|imt|agent)-[A-Za-z0-9_-]{20,}",
+        r"gl(?:pat|dt|rt|ptt|soat|cbt|oas|ft|imt|agent)-[A-Za-z0-9_-]{20,}",
         r"gl(?:pat|dt|rt|ptt|soat|cbt|oas|ft|imt|agent)-[A-Za-z0-9_-]{20}",
         "GitLab tokens (`glpat-`, `gldt-`, `glrt-`, `glptt-`, `glsoat-`, `glcbt-`, …).",
+        not_after=r"[\w-]",
         keywords=("glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glcbt-", "gloas-", "glft-",
                   "glimt-", "glagent-"),
     ),  # fmt: skip
     _d(
         "slack_token",
         "secret",
-        r"(?<![\w-])(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})"
+        r"(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})"
         r"|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
         r"xox[abposre]-[A-Za-z0-9-]{10}|xapp-\d-[A-Za-z0-9-]{10}|hooks\.slack\.com/",
         "Slack bot, user, app and refresh tokens (`xoxb-`, `xoxp-`, `xapp-`, …) and incoming"
         " webhook URLs.",
+        not_after=r"[\w-]",
         keywords=("xox", "xapp-", "hooks.slack.com"),
     ),
     _d(
         "stripe_key",
         "secret",
-        r"(?<![\w-])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})",
+        r"(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})",
         r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16}|whsec_[A-Za-z0-9]{24}",
         "Stripe secret and restricted keys (`sk_live_`, `rk_test_`, …) and webhook secrets"
         " (`whsec_`). Publishable `pk_` keys are public and left alone.",
+        not_after=r"[\w-]",
         keywords=("sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"),
     ),
     _d(
         "google_api_key",
         "secret",
-        r"(?<![\w-])(?:AIza[0-9A-Za-z_-]{35}|GOCSPX-[0-9A-Za-z_-]{28})(?![0-9A-Za-z_-])",
+        r"(?:AIza[0-9A-Za-z_-]{35}|GOCSPX-[0-9A-Za-z_-]{28})(?![0-9A-Za-z_-])",
         r"AIza[0-9A-Za-z_-]{35}|GOCSPX-[0-9A-Za-z_-]{28}",
         "Google API keys (`AIza…`) and OAuth client secrets (`GOCSPX-…`).",
+        not_after=r"[\w-]",
         keywords=("aiza", "gocspx-"),
     ),
     _d(
         "huggingface_token",
         "secret",
-        r"(?<![\w-])(?:hf_|api_org_)[A-Za-z0-9]{30,40}(?![A-Za-z0-9])",
+        r"(?:hf_|api_org_)[A-Za-z0-9]{30,40}(?![A-Za-z0-9])",
         r"(?:hf_|api_org_)[A-Za-z0-9]{30}",
         "Hugging Face user (`hf_…`) and organisation (`api_org_…`) tokens.",
+        not_after=r"[\w-]",
         keywords=("hf_", "api_org_"),
     ),
     _d(
         "anthropic_api_key",
         "secret",
-        r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{32,}",
+        r"sk-ant-[A-Za-z0-9_-]{32,}",
         r"sk-ant-[A-Za-z0-9_-]{32}",
         "Anthropic API, admin and OAuth keys (`sk-ant-api03-…`, `sk-ant-admin01-…`).",
+        not_after=r"[\w-]",
         keywords=("sk-ant-",),
     ),
     _d(
         "openai_api_key",
         "secret",
-        r"(?<![\w-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}",
+        r"sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}",
         r"sk-[A-Za-z0-9_-]{20}",
         "OpenAI API keys (`sk-…`, `sk-proj-…`, `sk-svcacct-…`, `sk-admin-…`); must mix upper"
         " case, lower case and digits.",
+        not_after=r"[\w-]",
         keywords=("sk-",),
         validator=lambda m: _mixed_case_with_digit(m.group(0)),
     ),
@@ -270,7 +308,8 @@ DETECTORS: tuple[Detector, ...] = (
         r"(?P<header>[A-Za-z0-9._~+/=-]{8,})"
         r"|(?<![\w-])(?i:bearer)\s+(?P<bearer>[A-Za-z0-9._~+/-]{16,}=*)"
         r"|(?<![\w-])(?i:basic)\s+(?P<basic>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
-        r"(?i)(?:authorization|x-api-key|api-key|x-auth-token)[\"'`]?\s*[:=]|(?i)(?:bearer|basic)\s+[A-Za-z0-9._~+/-]{8}",
+        r"(?i:authorization|x-api-key|api-key|x-auth-token)[\"'`\\]{0,2}\s*[:=]"
+        r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/-]{8}",
         "`Authorization`/`X-Api-Key` header values, and `Bearer <token>` / `Basic <base64"
         " user:pass>` anywhere; the scheme is kept.",
         keywords=("authorization", "bearer", "basic", "api-key", "auth-token"),
@@ -282,7 +321,7 @@ DETECTORS: tuple[Detector, ...] = (
         "secret",
         r"(?i)(?:" + _SECRET_KEY_WORDS + r")(?![\w-])" + _SEP + r"(?:(?P<q>\\?[\"'`])"
         r"(?P<quoted>[^\"'`\n\\]{1,512}?)(?P=q)|(?P<bare>[^\s\"'`,;)}\]\\<>]{1,512}))",
-        r"(?i)(?:" + _SECRET_KEY_WORDS + r")[\"'`\\]{0,2}\s*[:=]",
+        r"(?i)(?:" + _SECRET_KEY_WORDS + r"|authorization|cookie)[\"'`\\]{0,2}\s*[:=]",
         "A literal assigned to a password, secret, token, api_key, access_key, private_key or"
         " credentials name in code, `.env`, JSON, YAML, command lines and logs. Code"
         " expressions, type hints, placeholders (`${VAR}`, `<token>`, `***`) and letters-only"
@@ -308,43 +347,47 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "email",
         "pii",
-        r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+        r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
         r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
         r"[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])",
-        r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]{2}",
+        r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]{2}",
         "Email addresses (not `git@host` remotes or `name@2x.png` assets).",
+        not_after=r"[\w.%+-]",
         keywords=("@",),
         validator=lambda m: v.email_ok(m.group(0)),
     ),
     _d(
         "credit_card",
         "pii",
-        r"(?<![\w.-])(?:4\d{3}|5[1-5]\d\d|2[2-7]\d\d|3[47]\d\d|3(?:0[0-5]|[68]\d)\d|35\d\d"
-        r"|6(?:011|5\d\d|4[4-9]\d|2\d\d))(?:[ -]?\d){9,15}(?![\w.])",
+        r"(?:4\d{3}|5[1-5]\d\d|2[2-7]\d\d|3[47]\d\d|3(?:0[0-5]|[68]\d)\d|35\d\d"
+        r"|6(?:011|5\d\d|4[4-9]\d|2\d\d))(?:[ -]?\d){9,15}(?!\w|\.\d)",
         r"[2-6]\d{3}(?:[ -]?\d){9}",
         "Payment card numbers (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay"
         " prefixes), 13-19 digits, Luhn-checked, with no, space or dash separators.",
+        not_after=r"[\w.-]",
         needs_digit=True,
         validator=lambda m: v.payment_card_ok(m.group(0)),
     ),
     _d(
         "iban",
         "pii",
-        r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
+        r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])",
         r"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4}",
         "IBANs, compact or in groups of four, with the per-country length and the mod-97"
         " checksum verified.",
+        not_after="[A-Za-z0-9]",
         needs_digit=True,
         validator=lambda m: v.iban_ok(m.group(0)),
     ),
     _d(
         "us_ssn",
         "pii",
-        r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"
-        r"|(?i:\bssn|social security(?: number)?)\W{0,5}(?P<ssn>\d{9})(?!\d)",
-        r"\d{3}-\d{2}-\d{4}|(?i)(?:ssn|social security)\W{0,20}\d{9}",
+        r"\d{3}-\d{2}-\d{4}(?![\w-])"
+        r"|(?i:ssn|social security(?: number)?)\W{0,5}(?P<ssn>\d{9})(?!\d)",
+        r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security)[\s\S]{0,32}\d{9}",
         "US social security numbers `123-45-6789`, or 9 digits after `SSN`/`social security`;"
         " never-issued areas (000, 666, 900-999), group 00 and serial 0000 are rejected.",
+        not_after=r"[\w-]",
         needs_digit=True,
         validator=_us_ssn,
         groups=("ssn",),
@@ -352,34 +395,37 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "phone",
         "pii",
-        r"(?<![\w+\n])\+[1-9][\d ().-]{6,22}\d(?!\d)"
-        r"|(?<![\w.+-])(?:1[ .-])?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}(?![\w.-])"
-        r"|(?<![\w.+-])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w.-])"
-        r"|(?<![\w.+-])0[1-9](?:[ .]\d\d){4}(?![\w.-])",
-        r"\+[1-9][\d ().-]{6,22}\d|\(?[2-9]\d\d\)?[ .-]?[2-9]\d\d[ .-]\d{4}"
+        r"\+[1-9][\d ().-]{6,22}\d(?!\d)"
+        r"|(?:1[ .-])?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)"
+        r"|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?!\w|[.-]\d)"
+        r"|0[1-9](?:[ .]\d\d){4}(?!\w|[.-]\d)",
+        r"\+[1-9][\d ().-]{6,22}\d|(?:1[ .-])?\(?[2-9]\d\d\)?[ .-]?[2-9]\d\d[ .-]\d{4}"
         r"|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}|0[1-9](?:[ .]\d\d){4}",
         "Phone numbers: international (`+44 20 7946 0958`, `+14155550123`), North American"
         " (`(415) 555-0123`, `415-555-0123`) and trunk-prefixed national formats (`020 7946"
         " 0958`, `01 23 45 67 89`).",
+        not_after=r"[\w.+-]",
         needs_digit=True,
         validator=lambda m: v.phone_ok(m.group(0)),
     ),
     _d(
         "ipv4",
         "pii",
-        r"(?<![\w.@-])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?!\w|\.\d)",
+        _OCTET + r"(?:\." + _OCTET + r"){3}(?!\w|\.\d)",
         r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
         "IPv4 addresses (not loopback, 0.0.0.0 or broadcast; not after `version`).",
+        not_after=r"[\w.@-]",
         needs_digit=True,
         validator=_ipv4,
     ),
     _d(
         "ipv6",
         "pii",
-        r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)?(?:%[\w.]+)?(?![\w:.])",
-        r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+        r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[\w.]+)?(?![\w:]|\.\w)",
+        r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
         "IPv6 addresses in full or compressed form, validated with `ipaddress` (not loopback,"
         " not `::`, at least three groups).",
+        not_after=r"[\w:.]",
         keywords=(":",),
         validator=lambda m: v.ipv6_ok(m.group(0)),
     ),

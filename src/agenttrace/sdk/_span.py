@@ -8,7 +8,7 @@ it per step and hooks interleave spans freely.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import baggage, trace
@@ -29,7 +29,7 @@ from agenttrace.sdk._tracer import get_tracer
 from agenttrace.sdk._usage import Usage, extract_usage, merge_usage
 
 RUN_ID_BAGGAGE = sc.AGENTTRACE_RUN_ID
-_FRAME_KEY = otel_context.create_key("agenttrace.frame")
+_HANDLE_KEY = otel_context.create_key("agenttrace.span")
 _STREAM_ITEM_LIMIT = 1000
 
 
@@ -41,11 +41,6 @@ class Frame:
     def __init__(self, run_id: str, aggregate: Aggregate | None) -> None:
         self.run_id = run_id
         self.aggregate = aggregate
-
-
-def current_frame(ctx: Context | None = None) -> Frame | None:
-    frame = otel_context.get_value(_FRAME_KEY, ctx)
-    return frame if isinstance(frame, Frame) else None
 
 
 def error_type(exc: BaseException) -> str:
@@ -75,13 +70,14 @@ class SpanHandle:
 
     __slots__ = (
         "_capture",
+        "_capture_output",
         "_chunks",
         "_ended",
         "_finish_reasons",
         "_first_chunk_ns",
         "_items",
+        "_operation",
         "_original_size",
-        "_own_aggregate",
         "_parent_aggregate",
         "_request_model",
         "_response_model",
@@ -90,6 +86,7 @@ class SpanHandle:
         "_truncated_keys",
         "_usage",
         "context",
+        "frame",
         "span",
         "spec",
     )
@@ -99,18 +96,20 @@ class SpanHandle:
         span: trace.Span,
         spec: KindSpec,
         context: Context,
+        frame: Frame,
         parent_aggregate: Aggregate | None,
-        own_aggregate: Aggregate | None,
         capture: bool,
         request_model: str | None,
         start_ns: int,
+        operation: str,
     ) -> None:
         self.span = span
         self.spec = spec
-        self.context = context
+        self.frame = frame
+        self.context: Context = context
         self._parent_aggregate = parent_aggregate
-        self._own_aggregate = own_aggregate
         self._capture = capture and span.is_recording()
+        self._capture_output = True
         self._request_model = request_model
         self._response_model: str | None = None
         self._usage: Usage | None = None
@@ -123,6 +122,7 @@ class SpanHandle:
         self._truncated_keys: list[str] | None = None
         self._original_size = 0
         self._ended = False
+        self._operation = operation
 
     # -- generic -------------------------------------------------------------------------------
     @property
@@ -149,12 +149,7 @@ class SpanHandle:
     def set_name(self, name: str) -> None:
         """Rename the span's subject (agent, tool, model, store, workflow or step)."""
         self.span.set_attribute(self.spec.name_key, name)
-        operation = self.spec.kind is Kind.STEP and "step"
-        self.span.update_name(span_name(operation or self._operation(), name))
-
-    def _operation(self) -> str:
-        attributes = getattr(self.span, "attributes", None) or {}
-        return str(attributes.get(sc.GEN_AI_OPERATION_NAME, self.spec.kind.value))
+        self.span.update_name(span_name(self._operation, name))
 
     def set_content(self, key: str, value: Any) -> None:
         """Record ``value`` under ``key`` as captured content, truncated to the byte limit."""
@@ -176,7 +171,12 @@ class SpanHandle:
         self.set_content(self.spec.input_key, value)
 
     def set_output(self, value: Any) -> None:
-        self.set_content(self.spec.output_key, value)
+        if self._capture_output:
+            self.set_content(self.spec.output_key, value)
+
+    def skip_output_capture(self) -> None:
+        """Capture the input only (a per-decorator ``capture_output=False``)."""
+        self._capture_output = False
 
     def add_link(
         self,
@@ -185,7 +185,9 @@ class SpanHandle:
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         """Link this span to another (fan-in, fan-out, handoff, memory record, follows-from)."""
-        self.span.add_link(_span_context_of(target), {sc.AGENTTRACE_LINK_TYPE: link_type, **(attributes or {})})
+        self.span.add_link(
+            _span_context_of(target), {sc.AGENTTRACE_LINK_TYPE: link_type, **(attributes or {})}
+        )
 
     def record_error(self, exc: BaseException) -> None:
         """Mark the span failed: status ERROR, ``error.type`` and an exception event."""
@@ -230,7 +232,7 @@ class SpanHandle:
 
     def record_chunk(self, chunk: Any = None) -> None:
         """One streamed chunk: time to first chunk, accumulated text, usage from the final one."""
-        if self._first_chunk_ns is None:
+        if self._first_chunk_ns is None and self.spec.kind is Kind.LLM:
             self._first_chunk_ns = time.time_ns()
             self.span.set_attribute(
                 sc.AGENTTRACE_RESPONSE_TIME_TO_FIRST_CHUNK_MS,
@@ -247,12 +249,12 @@ class SpanHandle:
                 model, response_id, reasons = response_fields(chunk)
                 if model or response_id or reasons:
                     self.set_response_fields(model, response_id, reasons)
-                text = chunk_text(chunk) if self._capture else None
+                text = chunk_text(chunk) if self._capture and self._capture_output else None
                 if text:
                     if self._text is None:
                         self._text = []
                     self._text.append(text)
-            elif self._capture:
+            elif self._capture and self._capture_output:
                 if self._items is None:
                     self._items = []
                 if len(self._items) < _STREAM_ITEM_LIMIT:
@@ -296,8 +298,8 @@ class SpanHandle:
                 self._parent_aggregate.add_model_call(usage, cost)
         elif kind is Kind.TOOL and self._parent_aggregate is not None:
             self._parent_aggregate.add_tool_call()
-        if self._own_aggregate is not None:
-            span.set_attributes(self._own_aggregate.close())
+        if self.spec.aggregates and self.frame.aggregate is not None:
+            span.set_attributes(self.frame.aggregate.close())
         if self._truncated_keys:
             span.set_attributes(
                 {
@@ -335,6 +337,17 @@ def _span_context_of(target: trace.SpanContext | trace.Span | SpanHandle) -> tra
     return target
 
 
+def current_handle(ctx: Context | None = None) -> SpanHandle | None:
+    """The innermost agenttrace span in ``ctx`` (default: the current context)."""
+    handle = otel_context.get_value(_HANDLE_KEY, ctx)
+    return handle if isinstance(handle, SpanHandle) else None
+
+
+def current_frame(ctx: Context | None = None) -> Frame | None:
+    handle = current_handle(ctx)
+    return None if handle is None else handle.frame
+
+
 def start(
     kind: Kind,
     name: str,
@@ -343,33 +356,35 @@ def start(
     parent: Context | None = None,
     capture: bool | None = None,
     request_model: str | None = None,
-    links: Iterable[Link] | None = None,
+    links: Sequence[Link] | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> SpanHandle:
     """Start a span of ``kind`` under ``parent`` (default: the current context), not attached."""
     spec = SPECS[kind]
+    if tracer is None:
+        tracer = get_tracer()
     parent_ctx = otel_context.get_current() if parent is None else parent
-    frame = otel_context.get_value(_FRAME_KEY, parent_ctx)
+    parent_handle = otel_context.get_value(_HANDLE_KEY, parent_ctx)
     start_ns = time.time_ns()
-    if isinstance(frame, Frame):
-        span = get_tracer().start_span(
+    if isinstance(parent_handle, SpanHandle):
+        parent_frame = parent_handle.frame
+        span = tracer.start_span(
             name,
             parent_ctx,
             spec.span_kind,
-            {**attributes, sc.AGENTTRACE_RUN_ID: frame.run_id},
+            {**attributes, sc.AGENTTRACE_RUN_ID: parent_frame.run_id},
             links,
             start_ns,
         )
         ctx = trace.set_span_in_context(span, parent_ctx)
-        parent_aggregate = frame.aggregate
-        if spec.aggregates:
-            own = Aggregate(parent_aggregate)
-            ctx = otel_context.set_value(_FRAME_KEY, Frame(frame.run_id, own), ctx)
-        else:
-            own = None
-    else:
-        span = get_tracer().start_span(
-            name, parent_ctx, spec.span_kind, attributes, links, start_ns
+        parent_aggregate = parent_frame.aggregate
+        frame = (
+            Frame(parent_frame.run_id, Aggregate(parent_aggregate))
+            if spec.aggregates
+            else parent_frame
         )
+    else:
+        span = tracer.start_span(name, parent_ctx, spec.span_kind, attributes, links, start_ns)
         run_id = baggage.get_baggage(RUN_ID_BAGGAGE, parent_ctx)
         if not isinstance(run_id, str):
             # A new run: its id is the trace id, which a W3C traceparent carries across
@@ -377,17 +392,20 @@ def start(
             run_id = trace.format_trace_id(span.get_span_context().trace_id)
         span.set_attribute(sc.AGENTTRACE_RUN_ID, run_id)
         parent_aggregate = None
-        own = Aggregate(None) if spec.aggregates else None
-        ctx = trace.set_span_in_context(span, parent_ctx)
-        ctx = baggage.set_baggage(RUN_ID_BAGGAGE, run_id, ctx)
-        ctx = otel_context.set_value(_FRAME_KEY, Frame(run_id, own), ctx)
-    return SpanHandle(
+        frame = Frame(run_id, Aggregate(None) if spec.aggregates else None)
+        ctx = baggage.set_baggage(
+            RUN_ID_BAGGAGE, run_id, trace.set_span_in_context(span, parent_ctx)
+        )
+    handle = SpanHandle(
         span,
         spec,
         ctx,
+        frame,
         parent_aggregate,
-        own,
         settings.capture_content if capture is None else capture,
         request_model,
         start_ns,
+        str(attributes.get(sc.GEN_AI_OPERATION_NAME, "step")),
     )
+    handle.context = otel_context.set_value(_HANDLE_KEY, handle, ctx)
+    return handle

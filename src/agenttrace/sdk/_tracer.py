@@ -14,9 +14,7 @@ from agenttrace import semconv as sc
 SCOPE_NAME = "agenttrace"
 SDK_VERSION = "0.1.0"
 
-_global_tracer: trace.Tracer = trace.get_tracer(
-    SCOPE_NAME, SDK_VERSION, schema_url=sc.SCHEMA_URL
-)
+_global_tracer: trace.Tracer = trace.get_tracer(SCOPE_NAME, SDK_VERSION, schema_url=sc.SCHEMA_URL)
 _tracer: trace.Tracer = _global_tracer
 _override: trace.TracerProvider | None = None
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrace.store.schema import (
     CONTENT_ATTRIBUTE_COLUMNS,
@@ -80,6 +81,10 @@ class _Columns:
 
     def __init__(self, n: int) -> None:
         self.values: dict[str, list[Any]] = {field.name: [None] * n for field in SPAN_SCHEMA}
+        # Most spans have no events, links or leftover attributes: start from the empty JSON.
+        self.values["attributes"] = [_EMPTY_OBJECT] * n
+        self.values["events"] = [_EMPTY_ARRAY] * n
+        self.values["links"] = [_EMPTY_ARRAY] * n
         self.dispatch: dict[str, tuple[list[Any], int]] = {}
         for attrs, kind in (
             (HOT_STRING_ATTRIBUTES, _STRING),
@@ -102,8 +107,6 @@ def _count_spans(requests: list[ExportTraceServiceRequest]) -> int:
 
 
 def _events_json(events: Any) -> bytes:
-    if not events:
-        return _EMPTY_ARRAY
     return _json(
         [
             {
@@ -117,8 +120,6 @@ def _events_json(events: Any) -> bytes:
 
 
 def _links_json(links: Any) -> bytes:
-    if not links:
-        return _EMPTY_ARRAY
     out = []
     for link in links:
         entry: dict[str, Any] = {
@@ -159,7 +160,7 @@ def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table
     dispatch = columns.dispatch
     trace_ids, span_ids, parent_ids = v["trace_id"], v["span_id"], v["parent_span_id"]
     trace_states = v["trace_state"]
-    starts, ends, durations = v["start_time_unix_nano"], v["end_time_unix_nano"], v["duration_nano"]
+    starts, ends = v["start_time_unix_nano"], v["end_time_unix_nano"]
     names, kinds = v["name"], v["kind"]
     status_codes, status_messages = v["status_code"], v["status_message"]
     services, scope_names, scope_versions = v["service_name"], v["scope_name"], v["scope_version"]
@@ -178,19 +179,24 @@ def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table
                 scope = scope_spans.scope
                 scope_name = scope.name or None
                 scope_version = scope.version or None
-                for span in scope_spans.spans:
+                spans = scope_spans.spans
+                # Per-scope values fill their whole block of rows at once.
+                block = slice(row, row + len(spans))
+                services[block] = [service_name] * len(spans)
+                scope_names[block] = [scope_name] * len(spans)
+                scope_versions[block] = [scope_version] * len(spans)
+                resource_json[block] = [resource_bytes] * len(spans)
+                for span in spans:
                     trace_ids[row] = span.trace_id.hex()
                     span_ids[row] = span.span_id.hex()
                     parent = span.parent_span_id
                     if parent:
                         parent_ids[row] = parent.hex()
-                    if span.trace_state:
-                        trace_states[row] = span.trace_state
-                    start = span.start_time_unix_nano
-                    end = span.end_time_unix_nano
-                    starts[row] = start
-                    ends[row] = end
-                    durations[row] = end - start
+                    trace_state = span.trace_state
+                    if trace_state:
+                        trace_states[row] = trace_state
+                    starts[row] = span.start_time_unix_nano
+                    ends[row] = span.end_time_unix_nano
                     names[row] = span.name
                     kind = span.kind
                     kinds[row] = kind_names[kind] if 0 <= kind < 6 else "unspecified"
@@ -199,11 +205,6 @@ def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table
                     status_codes[row] = status_names[code] if 0 <= code < 3 else "unset"
                     if status.message:
                         status_messages[row] = status.message
-                    services[row] = service_name
-                    scope_names[row] = scope_name
-                    scope_versions[row] = scope_version
-                    resource_json[row] = resource_bytes
-
                     rest: dict[str, Any] | None = None
                     for kv in span.attributes:
                         key = kv.key
@@ -211,35 +212,48 @@ def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table
                         target = dispatch.get(key)
                         if target is not None:
                             column, want = target
-                            which = value.WhichOneof("value")
-                            if want == _STRING:
+                            if want in (_STRING, _CONTENT):
+                                # Reading string_value first skips WhichOneof for the common
+                                # case; only an empty or non-string value needs the check.
+                                text = value.string_value
+                                if text:
+                                    column[row] = text
+                                    continue
+                                which = value.WhichOneof("value")
                                 if which == "string_value":
-                                    column[row] = value.string_value
+                                    column[row] = text
                                     continue
-                            elif want == _CONTENT:
-                                column[row] = (
-                                    value.string_value
-                                    if which == "string_value"
-                                    else _json(any_value_to_python(value)).decode()
-                                )
-                                continue
-                            elif want == _INT:
+                                if want == _CONTENT and which is not None:
+                                    column[row] = _json(any_value_to_python(value)).decode()
+                                    continue
+                            else:
+                                which = value.WhichOneof("value")
                                 if which == "int_value":
-                                    column[row] = value.int_value
+                                    number = value.int_value
+                                    column[row] = number if want == _INT else float(number)
                                     continue
-                            elif which == "double_value":
-                                column[row] = value.double_value
-                                continue
-                            elif which == "int_value":
-                                column[row] = float(value.int_value)
-                                continue
+                                if which == "double_value" and want == _DOUBLE:
+                                    column[row] = value.double_value
+                                    continue
                         if rest is None:
                             rest = {}
                         rest[key] = any_value_to_python(value)
-                    attributes_json[row] = _json(rest) if rest else _EMPTY_OBJECT
-                    events_json[row] = _events_json(span.events)
-                    links_json[row] = _links_json(span.links)
+                    if rest:
+                        attributes_json[row] = _json(rest)
+                    events = span.events
+                    if events:
+                        events_json[row] = _events_json(events)
+                    links = span.links
+                    if links:
+                        links_json[row] = _links_json(links)
                     row += 1
 
-    arrays = [_array(v[field.name], field) for field in SPAN_SCHEMA]
-    return pa.Table.from_arrays(arrays, schema=SPAN_SCHEMA)
+    arrays = {
+        field.name: _array(v[field.name], field)
+        for field in SPAN_SCHEMA
+        if field.name != "duration_nano"
+    }
+    arrays["duration_nano"] = pc.subtract(
+        arrays["end_time_unix_nano"], arrays["start_time_unix_nano"]
+    )
+    return pa.Table.from_arrays([arrays[name] for name in SPAN_SCHEMA.names], schema=SPAN_SCHEMA)

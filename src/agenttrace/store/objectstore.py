@@ -24,7 +24,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import obstore
+from obstore.exceptions import AlreadyExistsError, BaseError, PreconditionError
+from obstore.store import S3Store, from_url
 
 from agenttrace.store.errors import (
     ObjectNotFound,
@@ -277,6 +281,10 @@ _PERMANENT_OBSTORE_ERRORS = (
 )
 
 
+# Only failures of the store itself are translated; a TypeError is a bug and propagates.
+_REMOTE_ERRORS = (BaseError, OSError, ValueError)
+
+
 def _short(exc: BaseException) -> str:
     # obstore appends a multi-line "Debug source" dump; the first paragraph says it all.
     return str(exc).split("\n\nDebug source", 1)[0].strip()
@@ -327,31 +335,26 @@ class RemoteObjectStore(ObjectStore):
         return self._url
 
     def put_create(self, key: str, data: _Data) -> bool:
-        import obstore
-        from obstore.exceptions import AlreadyExistsError, PreconditionError
-
         validate_key(key)
+        # obstore takes unsigned-byte buffers only (a pyarrow buffer's view is signed 'b').
+        payload = memoryview(data).cast("B")
         try:
             # A single PUT carries If-None-Match: *; multipart uploads would not.
-            obstore.put(self._store, key, data, mode="create", use_multipart=False)
+            obstore.put(self._store, key, payload, mode="create", use_multipart=False)
         except (AlreadyExistsError, PreconditionError):
             return False
-        except Exception as exc:
+        except _REMOTE_ERRORS as exc:
             raise _remote_error(exc, f"cannot write {key!r} in {self._url}") from exc
         return True
 
     def get(self, key: str) -> bytes:
-        import obstore
-
         validate_key(key)
         try:
             return bytes(obstore.get(self._store, key).bytes())
-        except Exception as exc:
+        except _REMOTE_ERRORS as exc:
             raise _remote_error(exc, f"cannot read {key!r} in {self._url}") from exc
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
-        import obstore
-
         # obstore prefixes match whole path segments; list the directory and filter so that
         # ``prefix`` means the same plain string prefix as on the local backend.
         directory, _, _ = prefix.rpartition("/")
@@ -362,32 +365,28 @@ class RemoteObjectStore(ObjectStore):
                     key = meta["path"]
                     if key.startswith(prefix):
                         found.append(ObjectInfo(key, meta["size"], meta["last_modified"]))
-        except Exception as exc:
+        except _REMOTE_ERRORS as exc:
             raise _remote_error(exc, f"cannot list {prefix!r} in {self._url}") from exc
         found.sort(key=lambda info: info.key)
         return found
 
     def exists(self, key: str) -> bool:
-        import obstore
-
         validate_key(key)
         try:
             obstore.head(self._store, key)
         except FileNotFoundError:
             return False
-        except Exception as exc:
+        except _REMOTE_ERRORS as exc:
             raise _remote_error(exc, f"cannot stat {key!r} in {self._url}") from exc
         return True
 
     def delete(self, key: str) -> None:
-        import obstore
-
         validate_key(key)
         try:
             obstore.delete(self._store, key)
         except FileNotFoundError:
             return
-        except Exception as exc:
+        except _REMOTE_ERRORS as exc:
             raise _remote_error(exc, f"cannot delete {key!r} in {self._url}") from exc
 
     def arrow_filesystem(self) -> tuple[pyarrow.fs.FileSystem, str]:
@@ -485,8 +484,6 @@ def _resolve_s3(bucket: str, prefix: str, options: Mapping[str, str]) -> _S3Sett
 
 
 def _open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> ObjectStore:
-    from obstore.store import S3Store
-
     lowered = {k.lower(): v for k, v in options.items()}
     settings = _resolve_s3(bucket, prefix, lowered)
     passthrough = {k: v for k, v in lowered.items() if k not in _S3_OPTIONS}
@@ -502,11 +499,12 @@ def _open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> 
         store = S3Store(
             bucket,
             prefix=prefix or None,
-            config=s3_config,
-            client_options=client,
-            retry_config=retry,
+            # Flat string options are validated by obstore itself, not by the TypedDicts.
+            config=cast("Any", s3_config),
+            client_options=cast("Any", client),
+            retry_config=cast("Any", retry),
         )
-    except Exception as exc:
+    except _REMOTE_ERRORS as exc:
         raise _remote_error(exc, f"cannot open {url}") from exc
 
     def arrow() -> tuple[pyarrow.fs.FileSystem, str]:
@@ -532,12 +530,15 @@ def _open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> 
 
 def _open_generic(scheme: str, url: str, options: Mapping[str, str]) -> ObjectStore:
     """GCS and Azure via obstore's URL parsing; untested in CI (no local emulator here)."""
-    from obstore.store import from_url
-
     config, client, retry = _split_options(options)
     try:
-        store = from_url(url, config=config or None, client_options=client, retry_config=retry)
-    except Exception as exc:
+        store = from_url(
+            url,
+            config=cast("Any", config or None),
+            client_options=cast("Any", client),
+            retry_config=cast("Any", retry),
+        )
+    except _REMOTE_ERRORS as exc:
         raise _remote_error(exc, f"cannot open {url}") from exc
     parsed = urllib.parse.urlsplit(url)
     root = (parsed.netloc + parsed.path).rstrip("/")
@@ -565,7 +566,9 @@ def _redact_url(url: str) -> str:
     return urllib.parse.urlunsplit(parsed)
 
 
-def open_store(url: str | os.PathLike[str], *, options: Mapping[str, str] | None = None) -> ObjectStore:
+def open_store(
+    url: str | os.PathLike[str], *, options: Mapping[str, str] | None = None
+) -> ObjectStore:
     """Open a store by URL.
 
     * a path or ``file:///abs/path``: local directory (created on first write);

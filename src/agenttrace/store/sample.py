@@ -24,15 +24,23 @@ __all__ = ["BASE_TIME_NS", "agent_requests", "agent_run_spans"]
 BASE_TIME_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 _CONTENT_LIMIT = 4096
 
-_WORDS = (
-    "the agent file test function returns value error request model token user tool call "
-    "result output input message code python import class def self data list dict string "
-    "config path read write update check run build fix bug issue change line module package "
-    "response status json field schema query table column index loop retry step plan goal "
-    "search memory record store load save parse format print assert expected actual failed "
-    "passed with from into when then this that should could would please let me look at"
-).split()
-_WEIGHTS = [1.0 / (rank + 1) for rank in range(len(_WORDS))]
+
+def _vocabulary(size: int = 4000) -> tuple[list[str], list[float]]:
+    """Pseudo-words with Zipf frequencies. Tuned so zstd compresses the text about as well as
+    it compresses real tool output and source code (about 3.5x overall, 2.5x per 4 KB),
+    rather than flattering the storage ratio with a tiny vocabulary."""
+    rng = random.Random(7)
+    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"]
+    syllables += ["tion", "ment", "ing", "er", "est", "ly", "al", "ic", "ous", "ive"]
+    words = sorted(
+        {"".join(rng.choices(syllables, k=rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(6000)}
+    )
+    rng.shuffle(words)
+    words = words[:size]
+    return words, [1.0 / (rank + 1) ** 1.05 for rank in range(len(words))]
+
+
+_WORDS, _WEIGHTS = _vocabulary()
 _MODELS = (("anthropic", "claude-sonnet-4-5"), ("openai", "gpt-4.1"), ("openai", "gpt-4.1-mini"))
 _TOOLS = ("read_file", "run_tests", "search_code", "edit_file", "list_dir", "web_fetch")
 

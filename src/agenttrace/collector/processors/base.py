@@ -49,7 +49,9 @@ ExportTraceServiceRequest = Any
 @runtime_checkable
 class Processor(Protocol):
     name: str
-    mutates: bool
+
+    @property
+    def mutates(self) -> bool: ...  # a plain attribute satisfies this too
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None: ...
 

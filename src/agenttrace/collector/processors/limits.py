@@ -165,10 +165,14 @@ class LimitsProcessor:
             keys = list(dict.fromkeys(report.truncated_keys))
             counters["attributes_truncated"] += len(report.truncated_keys)
             set_attribute(attributes, semconv.AGENTTRACE_CONTENT_TRUNCATED, True)
-            set_attribute(attributes, semconv.AGENTTRACE_CONTENT_ORIGINAL_SIZE, report.original_size)
+            set_attribute(
+                attributes, semconv.AGENTTRACE_CONTENT_ORIGINAL_SIZE, report.original_size
+            )
             set_attribute(attributes, semconv.AGENTTRACE_CONTENT_TRUNCATED_KEYS, keys)
             set_attribute(
-                attributes, semconv.AGENTTRACE_LIMITS_TRUNCATED_ATTRIBUTES, len(report.truncated_keys)
+                attributes,
+                semconv.AGENTTRACE_LIMITS_TRUNCATED_ATTRIBUTES,
+                len(report.truncated_keys),
             )
         if report.dropped_attributes:
             counters["attributes_dropped"] += report.dropped_attributes
@@ -179,7 +183,9 @@ class LimitsProcessor:
         if report.dropped_events:
             counters["events_dropped"] += report.dropped_events
             span.dropped_events_count += report.dropped_events
-            set_attribute(attributes, semconv.AGENTTRACE_LIMITS_DROPPED_EVENTS, report.dropped_events)
+            set_attribute(
+                attributes, semconv.AGENTTRACE_LIMITS_DROPPED_EVENTS, report.dropped_events
+            )
         if report.dropped_links:
             counters["links_dropped"] += report.dropped_links
             span.dropped_links_count += report.dropped_links

@@ -102,16 +102,19 @@ def _as_float(value: Any) -> float:
 class SamplingProcessor:
     """Tail sampling per trace; a pass-through in ``keep_all`` mode."""
 
-    def __init__(
-        self, config: SamplingConfig, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, config: SamplingConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.name = "sampling"
         self._config = config
         self._clock = clock
         self._pending: OrderedDict[bytes, _PendingTrace] = OrderedDict()
         self._buffered = 0
         self._verdicts: OrderedDict[bytes, bool] = OrderedDict()
-        self._counters = {"traces_kept": 0, "traces_dropped": 0, "spans_kept": 0, "spans_dropped": 0}
+        self._counters = {
+            "traces_kept": 0,
+            "traces_dropped": 0,
+            "spans_kept": 0,
+            "spans_dropped": 0,
+        }
 
     @property
     def mutates(self) -> bool:
@@ -223,7 +226,9 @@ class _Origin:
     def __init__(self, resource: Any, scope_spans: Any) -> None:
         # ``resource`` is a ResourceSpans without scopes, shared by the origins of one request.
         self.resource_spans = resource
-        self.scope_spans = type(scope_spans)(scope=scope_spans.scope, schema_url=scope_spans.schema_url)
+        self.scope_spans = type(scope_spans)(
+            scope=scope_spans.scope, schema_url=scope_spans.schema_url
+        )
 
 
 class _RequestBuilder:

@@ -1,0 +1,195 @@
+"""The request path shared by both receivers: admit, decode, validate, process, log, ack.
+
+Receivers hand raw (decompressed) bytes to :meth:`Ingest.export`; everything after that is
+protocol independent, so HTTP and gRPC make the same durability promise: the call returns only
+after the request's bytes are fsync'ed in the WAL. When no processor changed the request and no
+span was rejected, the original protobuf bytes are logged as received, skipping a re-encode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown
+from agenttrace.collector.metrics import CollectorMetrics
+from agenttrace.collector.processors.base import Forwarder, Processor
+from agenttrace.collector.wal import Wal
+
+log = logging.getLogger("agenttrace.collector.ingest")
+
+_ZERO_TRACE_ID = bytes(16)
+_ZERO_SPAN_ID = bytes(8)
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    rejected_spans: int = 0
+    message: str = ""
+
+
+@dataclass
+class Admission:
+    """Back-pressure state, refreshed by the collector's monitor task."""
+
+    wal_max_bytes: int
+    memory_limit_bytes: int
+    max_inflight_bytes: int
+    retry_after_s: float
+    wal_bytes: int = 0
+    rss_bytes: int = 0
+    inflight_bytes: int = 0
+    shutting_down: bool = False
+
+    def check(self) -> None:
+        if self.shutting_down:
+            raise ShuttingDown("the collector is shutting down; retry against another instance")
+        if self.wal_bytes >= self.wal_max_bytes:
+            raise Overloaded(
+                f"write-ahead log is full ({self.wal_bytes} bytes unpublished); the store may be unreachable",
+                self.retry_after_s,
+            )
+        # Leave head-room: past 90% of the bound new requests are refused so that the ones
+        # in flight can finish without crossing it.
+        if self.rss_bytes >= self.memory_limit_bytes * 0.9:
+            raise Overloaded("collector memory bound reached", self.retry_after_s)
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        """Count ``nbytes`` of request body as in flight; refuse beyond the bound."""
+        self.check()
+        if self.inflight_bytes and self.inflight_bytes + nbytes > self.max_inflight_bytes:
+            raise Overloaded("too many request bytes in flight", self.retry_after_s)
+        self.inflight_bytes += nbytes
+        try:
+            yield
+        finally:
+            self.inflight_bytes -= nbytes
+
+
+def read_rss_bytes() -> int:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * _PAGE_SIZE
+
+
+def count_spans(request: Any) -> int:
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
+def reject_invalid_spans(request: Any) -> tuple[int, str]:
+    """Remove spans whose ids are malformed; returns (count, message naming the first)."""
+    rejected, first = 0, ""
+    for r, rs in enumerate(request.resource_spans):
+        for s, ss in enumerate(rs.scope_spans):
+            spans = ss.spans
+            bad: list[int] = []
+            for i, span in enumerate(spans):
+                problem = _id_problem(span.trace_id, span.span_id, span.parent_span_id)
+                if problem:
+                    bad.append(i)
+                    if not first:
+                        first = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]: {problem}"
+            for i in reversed(bad):
+                del spans[i]
+            rejected += len(bad)
+    if not rejected:
+        return 0, ""
+    more = f" (and {rejected - 1} more)" if rejected > 1 else ""
+    return rejected, f"{rejected} span(s) rejected; {first}{more}"
+
+
+def _id_problem(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> str:
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE_ID:
+        return f"trace_id must be 16 non-zero bytes, got {len(trace_id)} bytes"
+    if len(span_id) != 8 or span_id == _ZERO_SPAN_ID:
+        return f"span_id must be 8 non-zero bytes, got {len(span_id)} bytes"
+    if parent_span_id and len(parent_span_id) != 8:
+        return f"parent_span_id must be empty or 8 bytes, got {len(parent_span_id)} bytes"
+    return ""
+
+
+def decode(body: bytes, fmt: str) -> Any:
+    if fmt == "json":
+        from agenttrace.otlp_json import OtlpJsonError, decode_request
+
+        try:
+            return decode_request(body)
+        except OtlpJsonError as err:
+            raise InvalidRequest(f"invalid OTLP/JSON: {err}") from None
+    from google.protobuf.message import DecodeError
+
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as err:
+        raise InvalidRequest(
+            f"body is not a valid ExportTraceServiceRequest protobuf: {err}"
+        ) from None
+    return request
+
+
+class Ingest:
+    def __init__(
+        self,
+        wal: Wal,
+        processors: Sequence[Processor],
+        forwarders: Sequence[Forwarder],
+        admission: Admission,
+        metrics: CollectorMetrics,
+    ) -> None:
+        self.wal = wal
+        self.processors = list(processors)
+        self.forwarders = list(forwarders)
+        self.admission = admission
+        self.metrics = metrics
+        self._mutating = any(getattr(p, "mutates", True) for p in self.processors)
+
+    async def export(self, body: bytes, fmt: str, protocol: str) -> ExportResult:
+        """Make the request durable; raise a CollectorError to refuse it."""
+        self.admission.check()
+        request = decode(body, fmt)
+        spans = count_spans(request)
+        self.metrics.spans_received.labels(protocol).inc(spans)
+        rejected, message = reject_invalid_spans(request)
+        if rejected:
+            self.metrics.spans_refused.labels("invalid_span").inc(rejected)
+        processed = self._process(request)
+        if processed is None:
+            self.metrics.spans_dropped.inc(spans - rejected)
+            return ExportResult(rejected, message)
+        kept = count_spans(processed) if self._mutating else spans - rejected
+        self.metrics.spans_dropped.inc(spans - rejected - kept)
+        if kept:
+            reencode = fmt != "protobuf" or rejected or self._mutating
+            payload = processed.SerializeToString() if reencode else body
+            await self.wal.append(payload)
+            self.metrics.spans_accepted.labels(protocol).inc(kept)
+            for forwarder in self.forwarders:
+                try:
+                    forwarder.submit(processed)
+                except Exception:  # a forwarder must never fail an acknowledged request
+                    log.exception("forwarder failed", extra={"forwarder": forwarder.name})
+                    self.metrics.errors.labels("ForwarderError").inc()
+        return ExportResult(rejected, message)
+
+    def _process(self, request: Any) -> Any:
+        for processor in self.processors:
+            request = processor.process(request)
+            if request is None:
+                return None
+        return request
+
+    def shutdown(self) -> None:
+        components: list[Processor | Forwarder] = [*self.processors, *self.forwarders]
+        for component in components:
+            try:
+                component.shutdown()
+            except Exception:
+                log.exception("shutdown failed", extra={"component": component.name})

@@ -1,0 +1,289 @@
+"""``redaction``: run the redaction engine over every place a secret can hide in a batch.
+
+Covered: the span name, span attributes, event names and attributes, link attributes, the
+status message, and resource attributes. Message-carrying attributes are redacted member by
+member as JSON (the engine's ``json_keys``). A span that had anything redacted gets the summary
+attributes ``agenttrace.redaction.count``/``.types``/``.keys`` (counts and keys, never values);
+resource findings are summarised on the resource itself.
+
+The processor's section is the same block ``agenttrace redact --config`` reads under
+``redaction:`` (``mode``, ``detectors``, ``allow``, ``block``, ``ignore``, ``json_keys``, ...).
+
+Speed: most values hold nothing sensitive. Every string of the batch is first gathered and
+screened together (:class:`BatchPrefilter`); only candidates, and values whose key alone can
+make them secret, go through the engine's precise path.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agenttrace.collector.errors import ConfigError
+from agenttrace.collector.processors._otlp import set_attribute, set_value, to_python
+from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
+from agenttrace.redaction import (
+    DROP,
+    RedactionConfig,
+    RedactionConfigError,
+    RedactionSummary,
+    Redactor,
+)
+from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
+
+# Secret-like member names the detectors' own patterns do not spell out.
+_EXTRA_KEY_WORDS = ("cookie",)
+_SEPARATOR = "\n\x00\n"
+_KEY_CACHE_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class RedactionProcessorConfig:
+    """The ``redaction`` block, parsed by the engine's own :class:`RedactionConfig`."""
+
+    redaction: RedactionConfig
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RedactionProcessorConfig:
+        block = {k: v for k, v in data.items() if k not in ("type", "name")}
+        try:
+            return cls(RedactionConfig.from_dict(block))
+        except RedactionConfigError as err:
+            raise _config_error(err) from err
+
+    def validate(self) -> None:
+        try:
+            self.redaction.validate()
+        except RedactionConfigError as err:
+            raise _config_error(err) from err
+
+
+def _config_error(err: RedactionConfigError) -> ConfigError:
+    """The engine names keys as ``redaction.<key>: message``; report the first, relative."""
+    first = err.errors[0] if err.errors else str(err)
+    key_path, _, message = first.partition(": ")
+    if len(err.errors) > 1:
+        message += f" (and {len(err.errors) - 1} more: {'; '.join(err.errors[1:])})"
+    return ConfigError(key_path.removeprefix("redaction.") or "redaction", message or first)
+
+
+class BatchPrefilter:
+    """Screens many strings at once with the engine's detector patterns.
+
+    The strings are joined with a separator no pattern can use and each enabled detector runs
+    once over the whole text (skipped outright when its keywords appear nowhere). A match marks
+    every string it overlaps, so the screen can only err towards more candidates: validators
+    and allow rules are left to the precise path.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._detectors = redactor.detectors
+
+    def candidates(self, texts: list[str]) -> set[int]:
+        if not texts:
+            return set()
+        joined = _SEPARATOR.join(texts)
+        starts: list[int] = []
+        position = 0
+        for text in texts:
+            starts.append(position)
+            position += len(text) + len(_SEPARATOR)
+        lowered = joined.lower()
+        has_digit = (
+            any(c.isdigit() for c in joined)
+            if any(d.needs_digit for d in self._detectors)
+            else False
+        )
+        marked: set[int] = set()
+        for detector in self._detectors:
+            if detector.keywords and not any(k in lowered for k in detector.keywords):
+                continue
+            if detector.needs_digit and not has_digit:
+                continue
+            for match in detector.pattern.finditer(joined):
+                first = bisect.bisect_right(starts, match.start()) - 1
+                last = bisect.bisect_right(starts, max(match.end() - 1, match.start())) - 1
+                marked.update(range(first, last + 1))
+        for word in _EXTRA_KEY_WORDS:
+            if word in lowered:
+                found = lowered.find(word)
+                while found != -1:
+                    marked.add(bisect.bisect_right(starts, found) - 1)
+                    found = lowered.find(word, found + 1)
+        return marked
+
+
+class _Slot:
+    """Where one screened string lives, so a candidate can be redacted and written back."""
+
+    __slots__ = ("forced", "holder", "key", "kind", "owner", "summary_key")
+
+    def __init__(self, kind: str, holder: Any, key: str, summary_key: str, owner: int) -> None:
+        self.kind = kind  # "attr", "name" or "status"
+        self.holder = holder
+        self.key = key
+        self.summary_key = summary_key
+        self.owner = owner  # index of the span (or resource) whose summary records findings
+        self.forced = False  # the precise path runs whatever the screen says
+
+
+class _Batch:
+    """Every string of a request, with the spans and resources that own them."""
+
+    def __init__(self) -> None:
+        self.slots: list[_Slot] = []
+        self.texts: list[str] = []
+        self.holders: list[Any] = []
+        self.summaries: list[RedactionSummary] = []
+        self.is_span: list[bool] = []
+
+    def add_owner(self, attributes: Any, *, is_span: bool) -> int:
+        self.holders.append(attributes)
+        self.summaries.append(RedactionSummary())
+        self.is_span.append(is_span)
+        return len(self.holders) - 1
+
+    def add(self, slot: _Slot, text: str) -> None:
+        self.slots.append(slot)
+        self.texts.append(text)
+
+
+class RedactionProcessor:
+    """Redacts a batch in place with one :class:`Redactor`."""
+
+    mutates = True
+
+    def __init__(self, config: RedactionProcessorConfig) -> None:
+        self.name = "redaction"
+        self._redactor = Redactor(config.redaction)
+        self._enabled = config.redaction.enabled
+        self._prefilter = BatchPrefilter(self._redactor)
+        self._block_rules = config.redaction.block
+        self._forced_keys: dict[str, bool] = {}
+        self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
+
+    def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
+        if not self._enabled:
+            return request
+        batch = _Batch()
+        for resource_spans in request.resource_spans:
+            owner = batch.add_owner(resource_spans.resource.attributes, is_span=False)
+            self._gather_attributes(resource_spans.resource.attributes, "resource.", owner, batch)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    self._gather_span(span, batch)
+        candidates = self._prefilter.candidates(batch.texts)
+        done: set[int] = set()
+        for index, slot in enumerate(batch.slots):
+            if index not in candidates and not slot.forced:
+                continue
+            if id(slot) in done:  # an array's strings share one slot
+                continue
+            done.add(id(slot))
+            self._counters["candidates"] += 1
+            self._redact_slot(slot, batch.summaries[slot.owner])
+        for attributes, summary, is_span in zip(
+            batch.holders, batch.summaries, batch.is_span, strict=True
+        ):
+            if summary:
+                self._counters["spans_redacted"] += is_span
+                for key, value in summary.to_attributes().items():
+                    set_attribute(attributes, key, value)
+        return request
+
+    def _gather_span(self, span: Any, batch: _Batch) -> None:
+        owner = batch.add_owner(span.attributes, is_span=True)
+        batch.add(_Slot("name", span, "", "name", owner), span.name)
+        if span.status.message:
+            batch.add(
+                _Slot("status", span.status, "", "status.message", owner), span.status.message
+            )
+        self._gather_attributes(span.attributes, "", owner, batch)
+        for index, event in enumerate(span.events):
+            batch.add(_Slot("name", event, "", f"events[{index}].name", owner), event.name)
+            self._gather_attributes(event.attributes, f"events[{index}].", owner, batch)
+        for index, link in enumerate(span.links):
+            self._gather_attributes(link.attributes, f"links[{index}].", owner, batch)
+
+    def _gather_attributes(self, attributes: Any, prefix: str, owner: int, batch: _Batch) -> None:
+        for kv in attributes:
+            value = kv.value
+            which = value.WhichOneof("value")
+            if which == "string_value":
+                strings = [value.string_value]
+            elif which == "array_value":
+                strings = [
+                    v.string_value for v in value.array_value.values if v.HasField("string_value")
+                ]
+            elif which == "kvlist_value":
+                strings = [""]  # nested maps are rare: always take the precise path
+            else:
+                continue
+            slot = _Slot("attr", attributes, kv.key, prefix + kv.key, owner)
+            slot.forced = which == "kvlist_value" or self._key_forces_precise(kv.key)
+            for text in strings:
+                batch.add(slot, "" if slot.forced else text)
+
+    def _key_forces_precise(self, key: str) -> bool:
+        """Whether the key alone can make a value secret (secret-like name or a block rule)."""
+        forced = self._forced_keys.get(key)
+        if forced is None:
+            last = key.rsplit(".", 1)[-1]
+            forced = bool(
+                SECRET_KEY.match(last)
+                or GENERIC_SECRET_KEY.match(last)
+                or any(rule.matches_location(key, key) for rule in self._block_rules)
+            )
+            if len(self._forced_keys) > _KEY_CACHE_SIZE:
+                self._forced_keys.clear()
+            self._forced_keys[key] = forced
+        return forced
+
+    # ------------------------------------------------------------------ precise path
+
+    def _redact_slot(self, slot: _Slot, summary: RedactionSummary) -> None:
+        redactor = self._redactor
+        local = RedactionSummary()
+        if slot.kind == "name":  # a span's or an event's name
+            slot.holder.name = redactor.redact_text(slot.holder.name, local)
+        elif slot.kind == "status":
+            slot.holder.message = redactor.redact_text(slot.holder.message, local)
+        else:
+            self._redact_attribute(slot, local)
+        if local:
+            self._counters["findings"] += local.count
+            local.keys = {slot.summary_key: None}
+            summary.merge(local)
+
+    def _redact_attribute(self, slot: _Slot, local: RedactionSummary) -> None:
+        attributes = slot.holder
+        for index, kv in enumerate(attributes):
+            if kv.key != slot.key:
+                continue
+            original = to_python(kv.value)
+            if isinstance(original, dict):
+                redacted = self._redactor.redact_json(original, local)
+            else:
+                redacted = self._redactor.redact_value(slot.key, original, local)
+            if redacted is DROP:
+                del attributes[index]
+                self._counters["values_dropped"] += 1
+            elif redacted != original:
+                kv.value.Clear()
+                set_value(kv.value, redacted)
+            return
+
+    def metrics(self) -> Mapping[str, float]:
+        return dict(self._counters)
+
+    def shutdown(self) -> None:
+        return None
+
+
+def _factory(config: RedactionProcessorConfig) -> RedactionProcessor:
+    return RedactionProcessor(config)
+
+
+register_processor("redaction", RedactionProcessorConfig, _factory)

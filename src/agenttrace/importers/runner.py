@@ -1,0 +1,116 @@
+"""One import run: find files, convert them session by session, send the traces to sinks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agenttrace import semconv
+from agenttrace.importers import get_importer
+from agenttrace.importers._base import ImportUnit
+from agenttrace.importers._io import Problem, ProblemLog
+from agenttrace.importers._redact import redact_request
+from agenttrace.importers.sinks import Sink
+from agenttrace.redaction import Redactor
+
+_COUNTED = {
+    semconv.GEN_AI_USAGE_INPUT_TOKENS: "input_tokens",
+    semconv.GEN_AI_USAGE_OUTPUT_TOKENS: "output_tokens",
+    semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: "cache_read_tokens",
+    semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "cache_write_tokens",
+}
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """What a run produced; tokens and cost are summed over model-call spans."""
+
+    source: str
+    files: int = 0
+    bytes_read: int = 0
+    sessions: int = 0
+    spans: int = 0
+    model_calls: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    duplicates_skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def add_request(self, request: ExportTraceServiceRequest) -> None:
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    self._add_span(span.attributes)
+
+    def _add_span(self, attributes: Sequence[object]) -> None:
+        self.spans += 1
+        operation = None
+        for key_value in attributes:
+            key = key_value.key  # type: ignore[attr-defined]
+            value = key_value.value  # type: ignore[attr-defined]
+            if key == semconv.GEN_AI_OPERATION_NAME:
+                operation = value.string_value
+            elif key in _COUNTED:
+                name = _COUNTED[key]
+                setattr(self, name, getattr(self, name) + value.int_value)
+            elif key == semconv.AGENTTRACE_COST_USD:
+                self.cost_usd += value.double_value
+        if operation == "chat":
+            self.model_calls += 1
+        elif operation == "execute_tool":
+            self.tool_calls += 1
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def run_import(
+    source: str,
+    paths: Sequence[Path],
+    sinks: Sequence[Sink],
+    *,
+    redactor: Redactor | None = None,
+    on_units: Callable[[list[ImportUnit]], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import every session under ``paths`` into ``sinks``; bad input is reported, not raised.
+
+    ``on_units`` sees the planned units before conversion starts; ``on_progress`` gets the
+    byte size of each unit once it has been written.
+    """
+    importer = get_importer(source)
+    problems = ProblemLog()
+    files = importer.collect(paths)
+    units = importer.group(files, problems)
+    if on_units is not None:
+        on_units(units)
+    summary = ImportSummary(source=source, files=len(files))
+    try:
+        for unit in units:
+            requests = list(importer.convert(unit, problems))
+            if redactor is not None:
+                for request in requests:
+                    redact_request(request, redactor)
+            if requests:
+                summary.sessions += 1
+                for request in requests:
+                    summary.add_request(request)
+                for sink in sinks:
+                    sink.write(unit.key, requests)
+            size = unit.size_bytes
+            summary.bytes_read += size
+            if on_progress is not None:
+                on_progress(size)
+    finally:
+        for sink in sinks:
+            sink.close()
+    summary.problems = problems.problems
+    summary.duplicates_skipped = problems.duplicates_skipped
+    return summary

@@ -1,0 +1,154 @@
+"""Where imported traces go: a store, an OTLP-JSON Lines file, or a collector endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import urllib.error
+import urllib.request
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import BinaryIO
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agenttrace.importers._io import ImporterError
+
+# A store batch ends after a session whose key hashes to 0 mod this (content-defined
+# chunking): adding or changing one session rewrites only its own batch, so re-importing a
+# directory that grew leaves every other batch's object name, and so the store, unchanged.
+STORE_CHUNK_MODULUS = 16
+STORE_MAX_BATCH_SPANS = 200_000
+
+
+class Sink(ABC):
+    """Receives each session's requests in order; ``close`` flushes what is buffered."""
+
+    @abstractmethod
+    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - most sinks have nothing to flush
+        """Flush and release resources."""
+
+
+class StoreSink(Sink):
+    """Writes through :func:`agenttrace.store.writer.write_requests` (the collector's layout).
+
+    Object names derive from the batch content, so importing the same sessions again writes
+    nothing new.
+    """
+
+    def __init__(self, store_url: str, source: str) -> None:
+        from agenttrace.store import open_store
+
+        self._store = open_store(store_url)
+        self._writer_id = f"import-{source}"
+        self._batch: list[ExportTraceServiceRequest] = []
+        self._spans = 0
+        self.objects_written: list[str] = []
+
+    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
+        self._batch.extend(requests)
+        self._spans += sum(_span_count(request) for request in requests)
+        digest = hashlib.blake2b(session_key.encode(), digest_size=8).digest()
+        boundary = int.from_bytes(digest, "big") % STORE_CHUNK_MODULUS == 0
+        if boundary or self._spans >= STORE_MAX_BATCH_SPANS:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        if not self._batch:
+            return
+        from agenttrace.store.writer import write_requests
+
+        self.objects_written.extend(
+            write_requests(self._store, self._batch, writer_id=self._writer_id)
+        )
+        self._batch = []
+        self._spans = 0
+
+
+class JsonLinesSink(Sink):
+    """OTLP-JSON Lines: one ``ExportTraceServiceRequest`` per line (``-`` is stdout)."""
+
+    def __init__(self, path: Path, stream: BinaryIO | None = None) -> None:
+        self._handle = stream if stream is not None else path.open("wb")
+        self._owned = stream is None
+
+    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
+        from agenttrace.otlp_json import encode_request
+
+        for request in requests:
+            self._handle.write(encode_request(request) + b"\n")
+
+    def close(self) -> None:
+        self._handle.flush()
+        if self._owned:
+            self._handle.close()
+
+
+class EndpointSink(Sink):
+    """POSTs OTLP/HTTP protobuf to ``<endpoint>/v1/traces``, retrying 429, 502, 503 and 504."""
+
+    RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        attempts: int = 5,
+        backoff_s: float = 0.5,
+        timeout_s: float = 30.0,
+    ) -> None:
+        base = endpoint.rstrip("/")
+        self.url = base if base.endswith("/v1/traces") else base + "/v1/traces"
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+        self._timeout_s = timeout_s
+
+    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
+        for request in requests:
+            self._post(request.SerializeToString())
+
+    def _post(self, body: bytes) -> None:
+        delay = self._backoff_s
+        for attempt in range(1, self._attempts + 1):
+            http_request = urllib.request.Request(
+                self.url,
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/x-protobuf"},
+            )
+            try:
+                with urllib.request.urlopen(http_request, timeout=self._timeout_s) as response:
+                    response.read()
+                return
+            except urllib.error.HTTPError as exc:
+                if exc.code not in self.RETRY_STATUSES or attempt == self._attempts:
+                    raise ImporterError(
+                        f"{self.url}: HTTP {exc.code} {exc.reason} after {attempt} attempt(s)"
+                    ) from None
+                delay = _retry_after(exc, delay)
+            except urllib.error.URLError as exc:
+                if attempt == self._attempts:
+                    raise ImporterError(f"{self.url}: {exc.reason}") from None
+            time.sleep(delay)
+            delay *= 2
+
+
+def _retry_after(exc: urllib.error.HTTPError, default: float) -> float:
+    header = exc.headers.get("Retry-After") if exc.headers else None
+    try:
+        return min(float(header), 30.0) if header else default
+    except ValueError:
+        return default
+
+
+def _span_count(request: ExportTraceServiceRequest) -> int:
+    return sum(
+        len(scope_spans.spans)
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+    )

@@ -1,0 +1,402 @@
+"""Per-trace summaries kept up to date as span files land.
+
+A small DuckDB database next to the store (``<store>/_summaries/`` for a local store, a cache
+directory for a remote one) holds:
+
+* ``processed_files`` — the state record: every span file already folded in;
+* ``trace_files`` — which files hold spans of which trace (``show`` and ``diff`` read only these);
+* ``span_index`` — one row per span, deduplicated by (trace_id, span_id), with the hot columns,
+  the step kind and the attribution (enclosing harness step and agent) the analyses group by;
+* ``trace_summary`` — one row per trace: the ``traces`` view.
+
+A refresh lists the span files, reads only the new ones (hot columns, no content), and
+recomputes only the traces they touch: those traces' existing rows are merged with the new rows,
+so a trace whose spans arrive across several files comes out right. Files that disappeared
+(compaction, retention) are handled the same way: their traces are re-read from the files that
+still hold them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agenttrace.query.errors import QueryError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from agenttrace.query.source import SpanSource
+
+MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
+MEMORY_OPERATIONS = ("search_memory", "update_memory", "delete_memory", "create_memory_store")
+SCHEMA_VERSION = 1
+
+INGEST_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "service_name",
+    "start_time_unix_nano",
+    "end_time_unix_nano",
+    "status_code",
+    "status_message",
+    "gen_ai_operation_name",
+    "agenttrace_operation_name",
+    "gen_ai_provider_name",
+    "gen_ai_request_model",
+    "gen_ai_response_model",
+    "gen_ai_agent_name",
+    "gen_ai_tool_name",
+    "gen_ai_tool_call_id",
+    "gen_ai_usage_input_tokens",
+    "gen_ai_usage_output_tokens",
+    "gen_ai_usage_cache_read_input_tokens",
+    "gen_ai_usage_cache_write_input_tokens",
+    "gen_ai_usage_reasoning_output_tokens",
+    "agenttrace_cost_usd",
+    "error_type",
+    "attributes",
+    "events",
+)
+
+_MODEL_OPS_SQL = ", ".join(f"'{op}'" for op in MODEL_OPERATIONS)
+_MEMORY_OPS_SQL = ", ".join(f"'{op}'" for op in MEMORY_OPERATIONS)
+
+
+def _attr(key: str) -> str:
+    return f"nullif(json_extract_string(attributes, '$.\"{key}\"'), '')"
+
+
+def _event_attr(key: str) -> str:
+    # First value of an event attribute across the span's events (exception events).
+    return f"list_filter(json_extract_string(events, '$[*].attributes.\"{key}\"'), lambda x: x IS NOT NULL)[1]"
+
+
+# The row shape of span_index before attribution; one expression per output column.
+_STAGING_SELECT = f"""
+SELECT
+    trace_id,
+    span_id,
+    nullif(parent_span_id, '') AS parent_span_id,
+    name,
+    service_name,
+    start_time_unix_nano AS start_ns,
+    end_time_unix_nano AS end_ns,
+    coalesce(status_code, 'unset') AS status_code,
+    nullif(status_message, '') AS status_message,
+    CASE
+        WHEN gen_ai_operation_name IN ({_MODEL_OPS_SQL}) THEN 'model'
+        WHEN gen_ai_operation_name = 'execute_tool' THEN 'tool'
+        WHEN gen_ai_operation_name IN ('invoke_agent', 'create_agent') THEN 'agent'
+        WHEN gen_ai_operation_name IN ({_MEMORY_OPS_SQL})
+            OR {_attr("agenttrace.memory.operation")} IS NOT NULL THEN 'memory'
+        WHEN agenttrace_operation_name = 'step' THEN 'step'
+        WHEN gen_ai_operation_name = 'invoke_workflow'
+            OR agenttrace_operation_name = 'workflow' THEN 'workflow'
+        ELSE coalesce(nullif(agenttrace_operation_name, ''), nullif(gen_ai_operation_name, ''), 'span')
+    END AS kind,
+    nullif(gen_ai_operation_name, '') AS operation,
+    nullif(gen_ai_provider_name, '') AS provider,
+    coalesce(nullif(gen_ai_response_model, ''), nullif(gen_ai_request_model, '')) AS model,
+    nullif(gen_ai_agent_name, '') AS agent_name,
+    nullif(gen_ai_tool_name, '') AS tool_name,
+    nullif(gen_ai_tool_call_id, '') AS tool_call_id,
+    coalesce(gen_ai_usage_input_tokens, 0) AS input_tokens,
+    coalesce(gen_ai_usage_output_tokens, 0) AS output_tokens,
+    coalesce(gen_ai_usage_cache_read_input_tokens, 0) AS cache_read_tokens,
+    coalesce(gen_ai_usage_cache_write_input_tokens, 0) AS cache_write_tokens,
+    coalesce(gen_ai_usage_reasoning_output_tokens, 0) AS reasoning_tokens,
+    coalesce(agenttrace_cost_usd, 0.0) AS cost_usd,
+    coalesce(nullif(error_type, ''), {_event_attr("exception.type")}) AS error_type,
+    coalesce({_event_attr("exception.message")}, nullif(status_message, '')) AS error_message,
+    {_attr("agenttrace.run.outcome")} AS outcome,
+    {_attr("agenttrace.step.name")} AS step_label,
+    coalesce(TRY_CAST({_attr("agenttrace.retry.attempt")} AS BIGINT), 0) AS retry_attempt,
+    coalesce(len(list_filter(json_extract_string(events, '$[*].name'),
+                             lambda x: x = 'agenttrace.retry')), 0) AS retry_events,
+    "__filename" AS file
+FROM incoming_arrow
+"""
+
+_CREATE_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS processed_files (file VARCHAR PRIMARY KEY, spans BIGINT,
+                                            processed_at DOUBLE);
+CREATE TABLE IF NOT EXISTS trace_files (trace_id VARCHAR, file VARCHAR);
+CREATE TABLE IF NOT EXISTS span_index (
+    trace_id VARCHAR, span_id VARCHAR, parent_span_id VARCHAR, name VARCHAR,
+    service_name VARCHAR, start_ns BIGINT, end_ns BIGINT, status_code VARCHAR,
+    status_message VARCHAR, kind VARCHAR, operation VARCHAR, provider VARCHAR, model VARCHAR,
+    agent_name VARCHAR, tool_name VARCHAR, tool_call_id VARCHAR, input_tokens BIGINT,
+    output_tokens BIGINT, cache_read_tokens BIGINT, cache_write_tokens BIGINT,
+    reasoning_tokens BIGINT, cost_usd DOUBLE, error_type VARCHAR, error_message VARCHAR,
+    outcome VARCHAR, step_label VARCHAR, retry_attempt BIGINT, retry_events BIGINT,
+    depth INTEGER, step_id VARCHAR, step_name VARCHAR, agent VARCHAR
+);
+CREATE TABLE IF NOT EXISTS trace_summary (
+    trace_id VARCHAR, root_name VARCHAR, service_name VARCHAR, start_ns BIGINT, end_ns BIGINT,
+    last_start_ns BIGINT, duration_ms DOUBLE, status VARCHAR, outcome VARCHAR,
+    span_count BIGINT, model_calls BIGINT, tool_calls BIGINT, errors BIGINT, retries BIGINT,
+    input_tokens BIGINT, output_tokens BIGINT, cache_read_tokens BIGINT, cost_usd DOUBLE,
+    models VARCHAR[], agents VARCHAR[], tools VARCHAR[]
+);
+"""
+
+# Nearest enclosing harness step and agent of every span in `work`, walking parent links.
+_ATTRIBUTION = """
+CREATE OR REPLACE TEMP TABLE attributed AS
+WITH RECURSIVE walk(trace_id, span_id, anc, depth, step_id, step_name, agent) AS (
+    SELECT trace_id, span_id, parent_span_id, 0,
+           CASE WHEN kind = 'step' THEN span_id END,
+           CASE WHEN kind = 'step' THEN coalesce(step_label, name) END,
+           CASE WHEN kind = 'agent' THEN coalesce(agent_name, name) END
+    FROM work
+    UNION ALL
+    SELECT w.trace_id, w.span_id, p.parent_span_id, w.depth + 1,
+           coalesce(w.step_id, CASE WHEN p.kind = 'step' THEN p.span_id END),
+           coalesce(w.step_name, CASE WHEN p.kind = 'step' THEN coalesce(p.step_label, p.name) END),
+           coalesce(w.agent, CASE WHEN p.kind = 'agent' THEN coalesce(p.agent_name, p.name) END)
+    FROM walk w JOIN work p ON p.trace_id = w.trace_id AND p.span_id = w.anc
+    WHERE w.depth < 256
+),
+deepest AS (
+    SELECT trace_id, span_id, max(depth) AS depth, arg_max(step_id, depth) AS step_id,
+           arg_max(step_name, depth) AS step_name, arg_max(agent, depth) AS agent
+    FROM walk GROUP BY trace_id, span_id
+)
+SELECT w.* EXCLUDE (file), d.depth,
+       CASE WHEN d.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.span_id
+            ELSE d.step_id END AS step_id,
+       CASE WHEN d.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.name
+            ELSE d.step_name END AS step_name,
+       coalesce(d.agent, w.agent_name) AS agent
+FROM work w JOIN deepest d USING (trace_id, span_id)
+"""
+
+_ROOT = "parent_span_id IS NULL"
+
+_SUMMARIZE = f"""
+SELECT
+    trace_id,
+    coalesce(arg_min(name, start_ns) FILTER (WHERE {_ROOT}), arg_min(name, start_ns)) AS root_name,
+    coalesce(arg_min(service_name, start_ns) FILTER (WHERE {_ROOT}),
+             arg_min(service_name, start_ns)) AS service_name,
+    min(start_ns) AS start_ns,
+    max(end_ns) AS end_ns,
+    max(start_ns) AS last_start_ns,
+    (max(end_ns) - min(start_ns)) / 1e6 AS duration_ms,
+    coalesce(arg_min(status_code, start_ns) FILTER (WHERE {_ROOT}),
+             arg_min(status_code, start_ns)) AS status,
+    coalesce(
+        arg_min(outcome, start_ns) FILTER (WHERE {_ROOT} AND outcome IS NOT NULL),
+        arg_min(outcome, start_ns) FILTER (WHERE outcome IS NOT NULL),
+        CASE WHEN coalesce(arg_min(status_code, start_ns) FILTER (WHERE {_ROOT}),
+                           arg_min(status_code, start_ns)) = 'error'
+             THEN 'failure' ELSE 'success' END
+    ) AS outcome,
+    count(*) AS span_count,
+    count(*) FILTER (WHERE kind = 'model') AS model_calls,
+    count(*) FILTER (WHERE kind = 'tool') AS tool_calls,
+    count(*) FILTER (WHERE status_code = 'error') AS errors,
+    sum(greatest(CASE WHEN retry_attempt >= 1 THEN 1 ELSE 0 END, retry_events)) AS retries,
+    coalesce(sum(input_tokens) FILTER (WHERE kind = 'model'), 0) AS input_tokens,
+    coalesce(sum(output_tokens) FILTER (WHERE kind = 'model'), 0) AS output_tokens,
+    coalesce(sum(cache_read_tokens) FILTER (WHERE kind = 'model'), 0) AS cache_read_tokens,
+    coalesce(sum(cost_usd) FILTER (WHERE kind = 'model'), 0.0) AS cost_usd,
+    coalesce(list_sort(list_distinct(list(model) FILTER (WHERE kind = 'model'))), []) AS models,
+    coalesce(list_sort(list_distinct(list(coalesce(agent_name, name))
+                                     FILTER (WHERE kind = 'agent'))), []) AS agents,
+    coalesce(list_sort(list_distinct(list(coalesce(tool_name, name))
+                                     FILTER (WHERE kind = 'tool'))), []) AS tools
+FROM attributed
+GROUP BY trace_id
+"""
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What one refresh did."""
+
+    new_files: int
+    removed_files: int
+    spans_read: int
+    traces_updated: int
+    seconds: float
+
+
+def default_index_path(source: SpanSource) -> Path:
+    """``<store>/_summaries/index.duckdb`` for a local store (a leading ``_`` keeps it out of
+    pyarrow datasets), else ``$AGENTTRACE_CACHE_DIR`` or ``~/.cache/agenttrace`` keyed by URL."""
+    if source.is_local:
+        return Path(source.root) / "_summaries" / "index.duckdb"
+    base = Path(os.environ.get("AGENTTRACE_CACHE_DIR") or Path.home() / ".cache" / "agenttrace")
+    digest = hashlib.sha256(source.url.encode()).hexdigest()[:16]
+    return base / "summaries" / digest / "index.duckdb"
+
+
+def connect_index(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the summary database, waiting briefly if another process holds its lock."""
+    import duckdb
+
+    deadline = time.monotonic() + 30.0
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise QueryError(f"cannot open summary index {path}: {exc}") from exc
+            time.sleep(0.1)
+
+
+class SummaryIndex:
+    """The incremental per-trace summary database of one store."""
+
+    def __init__(self, source: SpanSource, path: Path | None = None) -> None:
+        self.source = source
+        self.path = path or default_index_path(source)
+
+    def refresh(self) -> RefreshReport:
+        """Fold new span files in and drop vanished ones; returns what changed."""
+        started = time.perf_counter()
+        listed = self.source.list_files()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise QueryError(f"cannot create summary directory {self.path.parent}: {exc}") from exc
+        with contextlib.closing(connect_index(self.path, read_only=False)) as con:
+            self._ensure_schema(con)
+            known = {row[0] for row in con.execute("SELECT file FROM processed_files").fetchall()}
+            new = [path for path in listed if path not in known]
+            gone = sorted(known - set(listed))
+            if not new and not gone:
+                return RefreshReport(0, 0, 0, 0, time.perf_counter() - started)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                spans, traces = self._apply(con, new, gone)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return RefreshReport(len(new), len(gone), spans, traces, time.perf_counter() - started)
+
+    def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(_CREATE_TABLES)
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            # An index from another version is only a cache: rebuild it from the store.
+            for table in ("processed_files", "trace_files", "span_index", "trace_summary"):
+                con.execute(f"DELETE FROM {table}")
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+
+    def _apply(
+        self, con: duckdb.DuckDBPyConnection, new: list[str], gone: list[str]
+    ) -> tuple[int, int]:
+        con.execute("CREATE OR REPLACE TEMP TABLE gone_files (file VARCHAR)")
+        if gone:
+            con.executemany("INSERT INTO gone_files VALUES (?)", [[path] for path in gone])
+        # Traces that lost a file are rebuilt from the files that still hold them.
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE rebuilt AS SELECT DISTINCT trace_id FROM trace_files
+               WHERE file IN (SELECT file FROM gone_files)"""
+        )
+        con.execute("DELETE FROM trace_files WHERE file IN (SELECT file FROM gone_files)")
+        rebuilt = [row[0] for row in con.execute("SELECT trace_id FROM rebuilt").fetchall()]
+        tables = []
+        if new:
+            tables.append(self.source.read_columns(new, INGEST_COLUMNS))
+        if rebuilt:
+            keep = con.execute(
+                "SELECT DISTINCT file FROM trace_files WHERE trace_id IN (SELECT trace_id FROM rebuilt)"
+            ).fetchall()
+            if keep:
+                tables.append(
+                    self.source.read_columns([r[0] for r in keep], INGEST_COLUMNS, rebuilt)
+                )
+        import pyarrow as pa
+
+        from agenttrace.store.schema import SPAN_SCHEMA
+
+        if tables:
+            incoming_arrow = pa.concat_tables(tables, promote_options="permissive")
+        else:
+            empty = SPAN_SCHEMA.empty_table().select(list(INGEST_COLUMNS))
+            incoming_arrow = empty.append_column("__filename", pa.array([], pa.string()))
+        con.register("incoming_arrow", incoming_arrow)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE incoming AS {_STAGING_SELECT}
+                QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY file DESC) = 1"""
+        )
+        con.unregister("incoming_arrow")
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE affected AS
+               SELECT trace_id FROM incoming UNION SELECT trace_id FROM rebuilt"""
+        )
+        # Existing spans of affected traces, minus those replaced by incoming rows and minus
+        # every row of a rebuilt trace (re-read in full above).
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE work AS
+               SELECT s.* EXCLUDE (depth, step_id, step_name, agent), NULL::VARCHAR AS file
+               FROM span_index s
+               WHERE s.trace_id IN (SELECT trace_id FROM affected)
+                 AND s.trace_id NOT IN (SELECT trace_id FROM rebuilt)
+                 AND NOT EXISTS (SELECT 1 FROM incoming i
+                                 WHERE i.trace_id = s.trace_id AND i.span_id = s.span_id)
+               UNION ALL BY NAME SELECT * FROM incoming"""
+        )
+        con.execute(_ATTRIBUTION)
+        con.execute("DELETE FROM span_index WHERE trace_id IN (SELECT trace_id FROM affected)")
+        con.execute("INSERT INTO span_index BY NAME SELECT * FROM attributed")
+        con.execute("DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)")
+        con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE}")
+        con.execute(
+            """INSERT INTO trace_files SELECT DISTINCT trace_id, file FROM incoming
+               WHERE file IS NOT NULL EXCEPT SELECT trace_id, file FROM trace_files"""
+        )
+        con.execute("DELETE FROM processed_files WHERE file IN (SELECT file FROM gone_files)")
+        counts = con.execute(
+            "SELECT file, count(*) FROM incoming WHERE file IS NOT NULL GROUP BY file"
+        ).fetchall()
+        per_file = dict(counts)
+        now = time.time()
+        if new:
+            con.executemany(
+                "INSERT INTO processed_files VALUES (?, ?, ?)",
+                [[path, per_file.get(path, 0), now] for path in new],
+            )
+        spans = sum(per_file.get(path, 0) for path in new)
+        traces_row = con.execute("SELECT count(*) FROM affected").fetchone()
+        return spans, int(traces_row[0]) if traces_row else 0
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory connection with the index attached read-only as ``idx``."""
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            deadline = time.monotonic() + 30.0
+            while True:
+                try:
+                    con.execute(f"ATTACH '{_quote(str(self.path))}' AS idx (READ_ONLY)")
+                    break
+                except duckdb.IOException as exc:
+                    if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                        raise QueryError(f"cannot open summary index {self.path}: {exc}") from exc
+                    time.sleep(0.1)
+            yield con
+        finally:
+            con.close()
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

@@ -1,0 +1,221 @@
+"""The batch path over pyarrow string columns, for the collector. Service side: needs pyarrow.
+
+One multi-pattern pass over the whole column decides which values can hold a finding; only
+those go through the precise Python path (patterns, validators, rules). The pass uses each
+detector's ``prefilter``, a loose superset of its pattern, so skipping the other values is
+safe. Engines, fastest first (see docs/performance.md for the measurement):
+
+* ``hyperscan``: one scan of the column's contiguous data buffer, match ends mapped back to
+  rows through the offsets;
+* ``re2``: ``pyarrow.compute.match_substring_regex`` with the prefilters as one alternation;
+* ``keywords``: Aho-Corasick over the detectors' keywords (gitleaks style) plus Python ``re``
+  for the keyword-less PII detectors;
+* ``python``: no prefilter, every value through the precise path (the reference).
+
+``auto`` picks the first available of hyperscan and re2.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from agenttrace.redaction.engine import DROP, Redactor
+from agenttrace.redaction.summary import RedactionSummary
+
+ENGINES = ("hyperscan", "re2", "keywords", "python")
+
+# JSON escapes that could hide ASCII a detector needs (``\u0040`` is "@", ``\/`` is "/"):
+# a value carrying them goes through the precise path, which sees the parsed JSON.
+_JSON_ESCAPE_PREFILTER = r"\\u00[0-7][0-9a-fA-F]|\\/"
+# No finding is shorter (see engine._MIN_FINDING_LENGTH).
+_MIN_CANDIDATE_BYTES = 6
+
+
+class ColumnRedactor:
+    """Redacts pyarrow string arrays with a :class:`Redactor`, prefiltered by one engine."""
+
+    def __init__(self, redactor: Redactor | None = None, engine: str = "auto") -> None:
+        self.redactor = redactor if redactor is not None else Redactor()
+        self._patterns = [d.bounded_prefilter for d in self.redactor.detectors] + [_JSON_ESCAPE_PREFILTER]
+        # Block rules can name any JSON member key, which no prefilter knows about.
+        self._json_is_candidate = bool(self.redactor.config.block)
+        self.engine = _pick_engine(engine)
+        self._candidates: Callable[[pa.Array], list[int]] = {
+            "hyperscan": self._build_hyperscan,
+            "re2": self._build_re2,
+            "keywords": self._build_keywords,
+            "python": self._build_python,
+        }[self.engine]()
+
+    def candidates(self, array: pa.Array | pa.ChunkedArray) -> list[int]:
+        """Sorted indices of the rows that may hold a finding (a superset of the real ones)."""
+        array = _as_string_array(array)
+        rows = self._candidates(array)
+        if self._json_is_candidate:
+            json_rows = _true_rows(pc.match_substring_regex(array, r"^\s*[\[{]"))
+            rows = sorted(set(rows).union(json_rows))
+        return rows
+
+    def redact(
+        self,
+        array: pa.Array | pa.ChunkedArray,
+        key: str | None = None,
+        summaries: Sequence[RedactionSummary | None] | None = None,
+    ) -> pa.Array:
+        """Redacted copy of ``array``; ``key`` applies the key rules (as for an attribute).
+
+        ``summaries``, if given, has one entry per row and receives that row's findings. A
+        value with a drop-mode finding becomes null.
+        """
+        array = _as_string_array(array)
+        if len(array) == 0:
+            return array
+        if key is not None and self._whole_column_is_candidate(key):
+            rows = _true_rows(array.is_valid())
+        else:
+            rows = self.candidates(array)
+        if not rows:
+            return array
+        values = array.take(pa.array(rows, pa.int64())).to_pylist()
+        replaced: list[str | None] = []
+        changed = [False] * len(array)
+        for row, value in zip(rows, values, strict=True):
+            summary = summaries[row] if summaries is not None else None
+            local = RedactionSummary()
+            if key is None:
+                result: Any = self.redactor.redact_text(value, local)
+            else:
+                result = self.redactor.redact_value(key, value, local)
+            if result is DROP or result != value:
+                changed[row] = True
+                replaced.append(None if result is DROP else result)
+                if summary is not None:
+                    summary.merge(local)
+        if not replaced:
+            return array
+        return pc.replace_with_mask(
+            array, pa.array(changed, pa.bool_()), pa.array(replaced, array.type)
+        )
+
+    def _whole_column_is_candidate(self, key: str) -> bool:
+        decision = self.redactor._decide(key, key)
+        return decision.action == "block" or self.redactor._is_secret_key(key)
+
+    # ----------------------------------------------------------------- engines
+
+    def _build_hyperscan(self) -> Callable[[pa.Array], list[int]]:
+        import hyperscan
+
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        database.compile(
+            expressions=[p.encode() for p in self._patterns],
+            ids=list(range(len(self._patterns))),
+            elements=len(self._patterns),
+            flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(self._patterns),
+        )
+        scratch = hyperscan.Scratch(database)
+
+        def candidates(array: pa.Array) -> list[int]:
+            offsets, data = _offsets_and_data(array)
+            base = offsets[0]
+            rows: list[int] = []
+            found = False
+
+            def on_match(_id: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+                nonlocal found
+                found = True  # SINGLEMATCH: at most one call per pattern and row
+
+            # One scan per row, so that ^ and the start-of-token classes see row boundaries.
+            for row in range(len(array)):
+                start, end = offsets[row] - base, offsets[row + 1] - base
+                if end - start >= _MIN_CANDIDATE_BYTES:
+                    found = False
+                    database.scan(data[start:end], match_event_handler=on_match, scratch=scratch)
+                    if found:
+                        rows.append(row)
+            return rows
+
+        return candidates
+
+    def _build_re2(self) -> Callable[[pa.Array], list[int]]:
+        combined = "|".join(f"(?:{_scoped_flags(p)})" for p in self._patterns)
+
+        def candidates(array: pa.Array) -> list[int]:
+            return _true_rows(pc.match_substring_regex(array, combined))
+
+        return candidates
+
+    def _build_keywords(self) -> Callable[[pa.Array], list[int]]:
+        import ahocorasick
+
+        automaton = ahocorasick.Automaton()
+        for detector in self.redactor.detectors:
+            for keyword in detector.keywords:
+                automaton.add_word(keyword, keyword)
+        automaton.make_automaton()
+        keywordless = [d.prefilter for d in self.redactor.detectors if not d.keywords]
+        others = re.compile("|".join(f"(?:{p})" for p in [*keywordless, _JSON_ESCAPE_PREFILTER]))
+
+        def candidates(array: pa.Array) -> list[int]:
+            rows = []
+            for row, value in enumerate(array.to_pylist()):
+                if value is None:
+                    continue
+                if next(automaton.iter(value.lower()), None) is not None or others.search(value):
+                    rows.append(row)
+            return rows
+
+        return candidates
+
+    def _build_python(self) -> Callable[[pa.Array], list[int]]:
+        def candidates(array: pa.Array) -> list[int]:
+            return _true_rows(array.is_valid())
+
+        return candidates
+
+
+def _pick_engine(engine: str) -> str:
+    if engine not in (*ENGINES, "auto"):
+        raise ValueError(f"unknown prefilter engine {engine!r}; one of auto, {', '.join(ENGINES)}")
+    if engine != "auto":
+        return engine
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return "re2"
+    return "hyperscan"
+
+
+def _as_string_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        raise TypeError(f"expected a string array, got {array.type}")
+    return array
+
+
+def _true_rows(mask: pa.Array) -> list[int]:
+    rows: list[int] = pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+    return rows
+
+
+def _offsets_and_data(array: pa.Array) -> tuple[memoryview, memoryview]:
+    """The row offsets (a zero-copy view) and the bytes of the rows' data."""
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = memoryview(offsets_buffer).cast("q" if pa.types.is_large_string(array.type) else "i")
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    if data_buffer is None:
+        return offsets, memoryview(b"")
+    return offsets, memoryview(data_buffer)[offsets[0] : offsets[-1]]
+
+
+def _scoped_flags(pattern: str) -> str:
+    """``(?i)X`` as ``(?i:X)``, so a pattern's flags stay inside its alternative."""
+    if pattern.startswith("(?i)"):
+        return f"(?i:{pattern[4:]})"
+    return pattern

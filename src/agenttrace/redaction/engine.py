@@ -1,0 +1,410 @@
+"""The redaction engine: one :class:`Redactor` for free text, JSON values and span attributes.
+
+Rule order for a key or JSON member (first that applies wins):
+
+1. ``block``: the whole value is replaced (type ``blocked_key``), whatever it holds.
+2. ``ignore``: the value passes through unscanned.
+3. secret-like key (``password``, ``api_key``, ``authorization``, …) with a literal string
+   value: the whole value is replaced (``secret_assignment``, or ``generic_secret`` for a
+   high-entropy value under a ``*key``/``auth``/``signature`` name).
+4. detectors scan the text; findings that an ``allow`` rule covers are kept as they are.
+
+On an internal error the engine fails closed: the value becomes ``[REDACTED:error]`` (unless
+``AGENTTRACE_RAISE_INTERNAL_ERRORS=1``, which the test suite sets, where it raises).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agenttrace.redaction import _jsonio
+from agenttrace.redaction.config import BLOCKED_TYPE, KeyRule, RedactionConfig
+from agenttrace.redaction.detectors import DETECTORS, Detector, secret_type_for_member
+from agenttrace.redaction.summary import RedactionSummary
+
+logger = logging.getLogger("agenttrace.redaction")
+
+ERROR_MARKER = "[REDACTED:error]"
+# Nothing shorter can hold a finding (the shortest is an email like a@b.co).
+_MIN_FINDING_LENGTH = 6
+_DIGIT = re.compile(r"\d")
+_DECISION_CACHE_SIZE = 4096
+
+
+class _Drop:
+    """Sentinel: the value is removed (drop mode)."""
+
+
+DROP = _Drop()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected value: its type and where it is in the scanned text (no copy of it)."""
+
+    type: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    action: str  # "block", "ignore" or "scan"
+    allows: tuple[KeyRule, ...]
+
+
+def _raise_internal_errors() -> bool:
+    return os.environ.get("AGENTTRACE_RAISE_INTERNAL_ERRORS") == "1"
+
+
+class Redactor:
+    """Detects and replaces secrets and personal data; ``Redactor()`` is the default config."""
+
+    def __init__(self, config: RedactionConfig | None = None) -> None:
+        self.config = config if config is not None else RedactionConfig()
+        enabled = set(self.config.enabled_detectors)
+        self.detectors: tuple[Detector, ...] = tuple(d for d in DETECTORS if d.name in enabled)
+        self._priority = {d.name: i for i, d in enumerate(DETECTORS)}
+        allow, ignore = self.config.effective_rules()
+        self._global_allows = tuple(r for r in allow if not r.has_location)
+        self._scoped_allows = tuple(r for r in allow if r.has_location)
+        self._ignore = ignore
+        self._block = self.config.block
+        self._json_keys = frozenset(self.config.json_keys)
+        self._scan_decision = _Decision("scan", self._global_allows)
+        self._decisions: dict[tuple[str, str], _Decision] = {}
+        self._member_secret_types: dict[str, bool] = {}
+
+    # ----------------------------------------------------------------- public entry points
+
+    def find(self, text: str) -> list[Finding]:
+        """Findings in ``text`` after validation, allow rules and merging of overlaps."""
+        return self._find(text, self._global_allows)
+
+    def redact_text(self, text: str, summary: RedactionSummary | None = None) -> str:
+        """``text`` with every finding replaced (drop mode removes the finding)."""
+        if not self.config.enabled:
+            return text
+        try:
+            result = self._redact_string(text, self._scan_decision, summary, None, drop_all=False)
+            return result if isinstance(result, str) else ""
+        except Exception:
+            return self._internal_error("redact_text")
+
+    def redact_json(self, obj: Any, summary: RedactionSummary | None = None) -> Any:
+        """A redacted copy of a JSON-like value: every string at any depth, keys by the rules.
+
+        Walks iteratively, so depth is not limited by the recursion limit. A member whose
+        value is dropped is removed from its object; a dropped array element becomes null.
+        """
+        if not self.config.enabled:
+            return obj
+        try:
+            result = self._redact_tree(obj, "", summary, None)
+            return None if result is DROP else result
+        except Exception:
+            return self._internal_error("redact_json")
+
+    def redact_attributes(
+        self, attributes: Mapping[str, Any], summary: RedactionSummary | None = None
+    ) -> dict[str, Any]:
+        """Redacted copy of span (or event, link, resource) attributes.
+
+        Keys go through the rules; string values that carry JSON (``gen_ai.input.messages``
+        and the other ``json_keys``, or any value that looks like a JSON object or array) are
+        parsed and redacted member by member; string arrays element by element. A value
+        with a drop-mode finding is removed.
+        """
+        if not self.config.enabled:
+            return dict(attributes)
+        out: dict[str, Any] = {}
+        for key, value in attributes.items():
+            try:
+                result = self._redact_attribute(key, value, summary)
+            except Exception:
+                result = self._internal_error("redact_attributes")
+            if result is not DROP:
+                out[key] = result
+        return out
+
+    def redact_value(self, key: str, value: Any, summary: RedactionSummary | None = None) -> Any:
+        """One attribute value under ``key``; returns :data:`DROP` when it must be removed."""
+        if not self.config.enabled:
+            return value
+        try:
+            return self._redact_attribute(key, value, summary)
+        except Exception:
+            return self._internal_error("redact_value")
+
+    # ----------------------------------------------------------------- attributes
+
+    def _redact_attribute(self, key: str, value: Any, summary: RedactionSummary | None) -> Any:
+        decision = self._decide(key, key)
+        if decision.action == "block":
+            return self._replace_whole(value, BLOCKED_TYPE, summary, key)
+        if decision.action == "ignore":
+            return value
+        if isinstance(value, str):
+            if key in self._json_keys or _jsonio.looks_like_json(value):
+                return self._redact_json_string(value, key, decision, summary)
+            return self._redact_member_string(value, key, decision, summary, key)
+        if isinstance(value, (list, tuple)):
+            items: list[Any] = []
+            for item in value:
+                if isinstance(item, str):
+                    item = self._redact_member_string(item, key, decision, summary, key)
+                    if item is DROP:
+                        return DROP
+                items.append(item)
+            return items if isinstance(value, list) else tuple(items)
+        return value
+
+    def _redact_json_string(
+        self, text: str, key: str, decision: _Decision, summary: RedactionSummary | None
+    ) -> Any:
+        try:
+            parsed = _jsonio.loads(text)
+        except _jsonio.JsonUnsupported:
+            return self._redact_string(text, decision, summary, key, drop_all=True)
+        local = RedactionSummary()
+        redacted = self._redact_tree(parsed, key, local, key)
+        if not local:
+            return text  # untouched: keep the producer's exact formatting
+        try:
+            result = _jsonio.dumps(redacted)
+        except _jsonio.JsonUnsupported:
+            return self._redact_string(text, decision, summary, key, drop_all=True)
+        if summary is not None:
+            summary.merge(local)
+        return result
+
+    # ----------------------------------------------------------------- JSON trees
+
+    def _redact_tree(
+        self, root: Any, base_path: str, summary: RedactionSummary | None, summary_key: str | None
+    ) -> Any:
+        if not isinstance(root, (dict, list)):
+            if isinstance(root, str):
+                return self._redact_member_string(
+                    root, "", self._scan_decision, summary, summary_key
+                )
+            return root
+        out_root: dict[str, Any] | list[Any] = {} if isinstance(root, dict) else []
+        stack: list[tuple[Any, Any, str, str]] = [(root, out_root, base_path, "")]
+        while stack:
+            src, dst, path, parent_key = stack.pop()
+            members: Iterable[tuple[str, Any]]
+            if isinstance(src, dict):
+                members = ((str(k), v) for k, v in src.items())
+            else:
+                members = ((parent_key, item) for item in src)
+            for key, value in members:
+                is_member = isinstance(src, dict)
+                child_path = (f"{path}.{key}" if path else key) if is_member else f"{path}[*]"
+                decision = self._decide(key, child_path) if is_member else self._decide_list(
+                    key, child_path
+                )
+                where = summary_key if summary_key is not None else child_path
+                if decision.action == "block":
+                    new = self._replace_whole(value, BLOCKED_TYPE, summary, where)
+                elif decision.action == "ignore":
+                    new = value
+                elif isinstance(value, (dict, list)):
+                    new = {} if isinstance(value, dict) else []
+                    stack.append((value, new, child_path, key))
+                elif isinstance(value, str):
+                    new = self._redact_member_string(value, key, decision, summary, where)
+                else:
+                    new = value
+                if is_member:
+                    if new is not DROP:
+                        dst[self._redact_key(key, dst, summary, where)] = new
+                else:
+                    dst.append(None if new is DROP else new)
+        return out_root
+
+    def _redact_key(
+        self, key: str, siblings: Mapping[str, Any], summary: RedactionSummary | None, where: str
+    ) -> str:
+        if len(key) < _MIN_FINDING_LENGTH:
+            return key
+        redacted = self._redact_string(key, self._scan_decision, summary, where, drop_all=False)
+        new_key = redacted if isinstance(redacted, str) else ""
+        if new_key != key:
+            base, n = new_key, 2
+            while new_key in siblings:  # two keys redacted alike must not overwrite each other
+                new_key, n = f"{base}#{n}", n + 1
+        return new_key
+
+    # ----------------------------------------------------------------- strings
+
+    def _redact_member_string(
+        self,
+        value: str,
+        key: str,
+        decision: _Decision,
+        summary: RedactionSummary | None,
+        where: str | None,
+    ) -> Any:
+        if key and self._is_secret_key(key):
+            secret_type = secret_type_for_member(key, value)
+            if secret_type is not None and not self._allowed(decision.allows, secret_type, value):
+                return self._replace_whole(value, secret_type, summary, where)
+        return self._redact_string(value, decision, summary, where, drop_all=True)
+
+    def _is_secret_key(self, key: str) -> bool:
+        cached = self._member_secret_types.get(key)
+        if cached is None:
+            from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
+
+            last = key.rsplit(".", 1)[-1]
+            cached = bool(SECRET_KEY.match(last) or GENERIC_SECRET_KEY.match(last))
+            if len(self._member_secret_types) > _DECISION_CACHE_SIZE:
+                self._member_secret_types.clear()
+            self._member_secret_types[key] = cached
+        return cached
+
+    def _redact_string(
+        self,
+        text: str,
+        decision: _Decision,
+        summary: RedactionSummary | None,
+        where: str | None,
+        *,
+        drop_all: bool,
+    ) -> Any:
+        """Replace findings; with ``drop_all`` a drop-mode finding drops the whole value."""
+        findings = self._find(text, decision.allows)
+        if not findings:
+            return text
+        pieces: list[str] = []
+        last = 0
+        for finding in findings:
+            original = text[finding.start : finding.end]
+            replacement = self._replacement(finding.type, original)
+            if summary is not None:
+                summary.add(finding.type, where)
+            if replacement is None:
+                if drop_all:
+                    return DROP
+                replacement = ""
+            pieces.append(text[last : finding.start])
+            pieces.append(replacement)
+            last = finding.end
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+    def _replace_whole(
+        self, value: Any, finding_type: str, summary: RedactionSummary | None, where: str | None
+    ) -> Any:
+        if value is None:
+            return None
+        if summary is not None:
+            summary.add(finding_type, where)
+        as_text = value if isinstance(value, str) else _jsonio.dumps(value)
+        replacement = self._replacement(finding_type, as_text)
+        return DROP if replacement is None else replacement
+
+    def _replacement(self, finding_type: str, original: str) -> str | None:
+        mode = self.config.mode_for(finding_type)
+        if mode == "mask":
+            return f"[REDACTED:{finding_type}]"
+        if mode == "drop":
+            return None
+        key = self.config.hash_key or b""
+        data = original.encode("utf-8", "surrogatepass")
+        digest = hmac.new(key, data, hashlib.sha256).hexdigest()[: self.config.hash_length]
+        return f"[HASH:{finding_type}:{digest}]"
+
+    # ----------------------------------------------------------------- detection
+
+    def _find(self, text: str, allows: Sequence[KeyRule]) -> list[Finding]:
+        if len(text) < _MIN_FINDING_LENGTH:
+            return []
+        lowered: str | None = None
+        has_digit: bool | None = None
+        raw: list[tuple[int, int, int, str]] = []
+        for detector in self.detectors:
+            if detector.keywords:
+                if lowered is None:
+                    lowered = text.lower()
+                if not any(k in lowered for k in detector.keywords):
+                    continue
+            elif detector.needs_digit:
+                if has_digit is None:
+                    has_digit = _DIGIT.search(text) is not None
+                if not has_digit:
+                    continue
+            for match in detector.pattern.finditer(text):
+                if not detector.starts_token(text, match.start()):
+                    continue
+                if detector.validator is not None and not detector.validator(match):
+                    continue
+                start, end = detector.span(match)
+                if allows and self._allowed(allows, detector.name, text[start:end]):
+                    continue
+                raw.append((start, end, self._priority[detector.name], detector.name))
+        return _merge(raw)
+
+    @staticmethod
+    def _allowed(allows: Sequence[KeyRule], finding_type: str, value: str) -> bool:
+        return any(rule.allows(finding_type, value) for rule in allows)
+
+    def _decide(self, key: str, path: str) -> _Decision:
+        cache_key = (key, path)
+        decision = self._decisions.get(cache_key)
+        if decision is None:
+            if any(rule.matches_location(key, path) for rule in self._block):
+                decision = _Decision("block", ())
+            elif any(rule.matches_location(key, path) for rule in self._ignore):
+                decision = _Decision("ignore", ())
+            else:
+                scoped = tuple(r for r in self._scoped_allows if r.matches_location(key, path))
+                decision = (
+                    _Decision("scan", self._global_allows + scoped)
+                    if scoped
+                    else self._scan_decision
+                )
+            if len(self._decisions) > _DECISION_CACHE_SIZE:
+                self._decisions.clear()
+            self._decisions[cache_key] = decision
+        return decision
+
+    def _decide_list(self, parent_key: str, path: str) -> _Decision:
+        # Array elements inherit the key of the member holding the array; block and ignore
+        # rules already applied to that member, so only allow rules matter here.
+        decision = self._decide(parent_key, path)
+        return self._scan_decision if decision.action != "scan" else decision
+
+    def _internal_error(self, where: str) -> str:
+        if _raise_internal_errors():
+            raise
+        # Never log the value: it is exactly what must not leak.
+        logger.exception("agenttrace redaction failed in %s; value replaced", where)
+        return ERROR_MARKER
+
+
+def _merge(raw: list[tuple[int, int, int, str]]) -> list[Finding]:
+    """Merge overlapping findings so no part of either survives; the higher priority names it."""
+    if not raw:
+        return []
+    raw.sort()
+    merged: list[Finding] = []
+    start, end, priority, name = raw[0]
+    for s, e, p, n in raw[1:]:
+        if s < end:
+            end = max(end, e)
+            if p < priority:
+                priority, name = p, n
+        else:
+            merged.append(Finding(name, start, end))
+            start, end, priority, name = s, e, p, n
+    merged.append(Finding(name, start, end))
+    return merged

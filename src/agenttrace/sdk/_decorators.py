@@ -1,0 +1,337 @@
+"""``@agent``, ``@tool``, ``@llm``, ``@memory``, ``@workflow`` and ``@step``.
+
+Each works bare or with arguments, on sync and async functions, sync and async generators,
+methods, classmethods and staticmethods; the wrapper keeps the signature (``functools.wraps``
+for ``inspect``, ``ParamSpec`` for type checkers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar, overload
+
+from opentelemetry.util.types import AttributeValue
+
+from agenttrace import semconv as sc
+from agenttrace.sdk._kinds import Kind, base_attributes
+from agenttrace.sdk._wrap import make_plan, wrap
+
+__all__ = ["agent", "llm", "memory", "step", "tool", "workflow"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Attributes = Mapping[str, AttributeValue]
+
+
+def _decorate(
+    target: Any,
+    kind: Kind,
+    name: str | None,
+    *,
+    operation: str | None = None,
+    extra: Mapping[str, AttributeValue | None] | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+    default_name: bool = True,
+) -> Any:
+    if isinstance(target, (classmethod, staticmethod)):
+        inner = _decorate(
+            target.__func__,
+            kind,
+            name,
+            operation=operation,
+            extra=extra,
+            attributes=attributes,
+            capture=capture,
+            capture_input=capture_input,
+            capture_output=capture_output,
+            default_name=default_name,
+        )
+        return type(target)(inner)
+    if not callable(target):
+        raise TypeError(f"@agenttrace.{kind.value} decorates a callable, got {target!r}")
+    if name is None and default_name:
+        name = getattr(target, "__name__", None) or kind.value
+    span_name, base = base_attributes(kind, name, operation=operation)
+    merged: dict[str, AttributeValue] = dict(base)
+    merged.update({k: v for k, v in (extra or {}).items() if v is not None})
+    if attributes:
+        merged.update(attributes)
+    plan = make_plan(
+        target,
+        kind,
+        span_name,
+        str(merged.get(sc.GEN_AI_OPERATION_NAME, "step")),
+        merged,
+        capture=capture,
+        capture_input=capture_input,
+        capture_output=capture_output,
+    )
+    return wrap(target, plan)
+
+
+@overload
+def agent(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def agent(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    agent_id: str | None = None,
+    description: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def agent(
+    fn: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    agent_id: str | None = None,
+    description: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Any:
+    """Trace calls as ``invoke_agent {name}`` spans, with usage and cost aggregated."""
+
+    def decorate(target: Any) -> Any:
+        return _decorate(
+            target,
+            Kind.AGENT,
+            name,
+            extra={sc.GEN_AI_AGENT_ID: agent_id, sc.GEN_AI_AGENT_DESCRIPTION: description},
+            attributes=attributes,
+            capture=capture,
+            capture_input=capture_input,
+            capture_output=capture_output,
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+@overload
+def workflow(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def workflow(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def workflow(
+    fn: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Any:
+    """Trace calls as ``invoke_workflow {name}`` spans, with usage and cost aggregated."""
+
+    def decorate(target: Any) -> Any:
+        return _decorate(
+            target,
+            Kind.WORKFLOW,
+            name,
+            attributes=attributes,
+            capture=capture,
+            capture_input=capture_input,
+            capture_output=capture_output,
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+@overload
+def step(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def step(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def step(
+    fn: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Any:
+    """Trace calls as ``step {name}`` spans (one step of a harness loop)."""
+
+    def decorate(target: Any) -> Any:
+        return _decorate(
+            target,
+            Kind.STEP,
+            name,
+            attributes=attributes,
+            capture=capture,
+            capture_input=capture_input,
+            capture_output=capture_output,
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+@overload
+def tool(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def tool(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tool_type: str | None = "function",
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def tool(
+    fn: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tool_type: str | None = "function",
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Any:
+    """Trace calls as ``execute_tool {name}`` spans; arguments and result are captured."""
+
+    def decorate(target: Any) -> Any:
+        return _decorate(
+            target,
+            Kind.TOOL,
+            name,
+            extra={sc.GEN_AI_TOOL_TYPE: tool_type, sc.GEN_AI_TOOL_DESCRIPTION: description},
+            attributes=attributes,
+            capture=capture,
+            capture_input=capture_input,
+            capture_output=capture_output,
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+@overload
+def llm(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def llm(
+    fn: None = None,
+    /,
+    *,
+    model: str | None = None,
+    provider: str | None = None,
+    operation: str = "chat",
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def llm(
+    fn: Any = None,
+    /,
+    *,
+    model: str | None = None,
+    provider: str | None = None,
+    operation: str = "chat",
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Any:
+    """Trace calls as model spans (``chat {model}``).
+
+    Without ``model=``, a ``model`` argument of the call names the model. A ``messages``
+    argument is captured as the input messages (else all arguments). The return value is read
+    as a provider response (usage, response model and id, finish reasons, output); a returned
+    iterator or async iterator is traced as a stream until it is exhausted or closed.
+    """
+
+    def decorate(target: Any) -> Any:
+        return _decorate(
+            target,
+            Kind.LLM,
+            model,
+            operation=operation,
+            extra={sc.GEN_AI_PROVIDER_NAME: provider},
+            attributes=attributes,
+            capture=capture,
+            capture_input=capture_input,
+            capture_output=capture_output,
+            default_name=False,
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+@overload
+def memory(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def memory(
+    fn: None = None,
+    /,
+    *,
+    operation: str = "read",
+    store_id: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def memory(
+    fn: Any = None,
+    /,
+    *,
+    operation: str = "read",
+    store_id: str | None = None,
+    attributes: Attributes | None = None,
+    capture: bool | None = None,
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+) -> Any:
+    """Trace calls as memory spans (``search_memory {store}``, ``update_memory {store}``...).
+
+    ``operation`` is ``read``, ``write``, ``search`` or ``delete``; arguments are captured as
+    the query and the return value as the records.
+    """
+
+    def decorate(target: Any) -> Any:
+        return _decorate(
+            target,
+            Kind.MEMORY,
+            store_id,
+            operation=operation,
+            attributes=attributes,
+            capture=capture,
+            capture_input=capture_input,
+            capture_output=capture_output,
+            default_name=False,
+        )
+
+    return decorate if fn is None else decorate(fn)

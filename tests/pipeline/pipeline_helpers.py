@@ -1,0 +1,82 @@
+"""Builders for OTLP requests from plain dicts, and readers back to dicts, for pipeline tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agenttrace.collector.processors._otlp import attributes_dict, set_value
+
+TESTDATA = Path(__file__).parent / "testdata"
+STATUS_CODES = {"unset": 0, "ok": 1, "error": 2}
+
+
+def build_request(
+    spans: list[dict[str, Any]],
+    resource: dict[str, Any] | None = None,
+    scope: str = "tests.instrumentation",
+) -> Any:
+    """One resource and scope holding ``spans``; each span dict may give ``name``,
+    ``attributes``, ``trace_id``/``span_id``/``parent_span_id`` (ints), ``status``
+    (``"error"``, optional ``status_message``), ``events`` and ``links``."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    _fill(resource_spans.resource.attributes, resource or {"service.name": "test-agent"})
+    scope_spans = resource_spans.scope_spans.add()
+    scope_spans.scope.name = scope
+    for index, spec in enumerate(spans):
+        add_span(scope_spans, spec, index)
+    return request
+
+
+def add_span(scope_spans: Any, spec: dict[str, Any], index: int = 0) -> Any:
+    span = scope_spans.spans.add()
+    span.name = spec.get("name", f"span-{index}")
+    span.trace_id = int(spec.get("trace_id", 1)).to_bytes(16, "big")
+    span.span_id = int(spec.get("span_id", index + 1)).to_bytes(8, "big")
+    if spec.get("parent_span_id"):
+        span.parent_span_id = int(spec["parent_span_id"]).to_bytes(8, "big")
+    span.start_time_unix_nano = int(spec.get("start", 1_700_000_000_000_000_000 + index))
+    span.end_time_unix_nano = span.start_time_unix_nano + 1_000_000
+    span.status.code = STATUS_CODES[spec.get("status", "unset")]
+    span.status.message = spec.get("status_message", "")
+    _fill(span.attributes, spec.get("attributes", {}))
+    for event in spec.get("events", ()):
+        added = span.events.add(name=event["name"], time_unix_nano=span.start_time_unix_nano)
+        _fill(added.attributes, event.get("attributes", {}))
+    for link in spec.get("links", ()):
+        added = span.links.add(
+            trace_id=int(link.get("trace_id", 9)).to_bytes(16, "big"),
+            span_id=int(link.get("span_id", 9)).to_bytes(8, "big"),
+        )
+        _fill(added.attributes, link.get("attributes", {}))
+    return span
+
+
+def _fill(attributes: Any, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        set_value(attributes.add(key=key).value, value)
+
+
+def spans_of(request: Any) -> list[Any]:
+    return [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+
+def only_span(request: Any) -> Any:
+    (span,) = spans_of(request)
+    return span
+
+
+def attrs(span: Any) -> dict[str, Any]:
+    return attributes_dict(span.attributes)
+
+
+def messages(span: Any, key: str) -> Any:
+    return json.loads(attrs(span)[key])
+
+
+def load_testdata(name: str) -> Any:
+    return json.loads((TESTDATA / name).read_text())

@@ -1,0 +1,203 @@
+"""redaction: every place of a span is covered, summaries never hold values, and the batch
+prefilter never changes the outcome compared with running the engine on every value."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from pipeline_helpers import attrs, build_request, only_span, spans_of
+
+from agenttrace import semconv
+from agenttrace.collector.errors import ConfigError
+from agenttrace.collector.processors._otlp import attributes_dict
+from agenttrace.collector.processors.base import build_processor
+from agenttrace.collector.processors.redaction import (
+    BatchPrefilter,
+    RedactionProcessor,
+    RedactionProcessorConfig,
+)
+from agenttrace.redaction import DROP, RedactionConfig, Redactor
+
+GITHUB = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+ANTHROPIC = "sk-ant-api03-" + "x7Yq2Lm9Pz4Rt6Wv8Kc1Nd3Fg5Hj7Bs0Qa2Ze4Xu6"
+AWS = "AKIAZ7QW3ERT5YUI6OPL"
+EMAIL = "jane.doe@example-corp.io"
+SECRETS = (GITHUB, ANTHROPIC, AWS, EMAIL)
+
+
+def _redact(spans: list[dict], resource: dict | None = None, **config: object):
+    request = build_request(spans, resource=resource)
+    processor = RedactionProcessor(RedactionProcessorConfig.from_dict(config))
+    processor.process(request)
+    return request, processor
+
+
+def test_every_place_of_a_span_is_redacted() -> None:
+    request, processor = _redact(
+        [
+            {
+                "name": f"deploy for {EMAIL}",
+                "status": "error",
+                "status_message": f"upstream refused token {GITHUB}",
+                "attributes": {
+                    "http.request.header.authorization": "Bearer abc.def.ghi",
+                    semconv.GEN_AI_INPUT_MESSAGES: json.dumps(
+                        [{"role": "user", "parts": [{"type": "text", "content": f"key {ANTHROPIC}"}]}]
+                    ),
+                    "tags": ["fine", AWS],
+                    "app.note": "nothing to see",
+                },
+                "events": [{"name": "exception", "attributes": {"exception.message": f"bad {AWS}"}}],
+                "links": [{"attributes": {"origin": f"mail {EMAIL}"}}],
+            }
+        ],
+        resource={"service.name": "agent", "deployment.owner": EMAIL},
+    )
+    wire = request.SerializeToString()
+    for secret in (*SECRETS, "abc.def.ghi"):
+        assert secret.encode() not in wire
+    span = only_span(request)
+    out = attrs(span)
+    assert span.name == "deploy for [REDACTED:email]"
+    assert span.status.message == "upstream refused token [REDACTED:github_token]"
+    assert out["app.note"] == "nothing to see"
+    assert out["tags"][0] == "fine"
+    messages = json.loads(out[semconv.GEN_AI_INPUT_MESSAGES])  # still valid JSON, redacted inside
+    assert messages[0]["parts"][0]["content"] == "key [REDACTED:anthropic_api_key]"
+    assert out[semconv.AGENTTRACE_REDACTION_COUNT] == 7
+    assert sorted(out[semconv.AGENTTRACE_REDACTION_KEYS]) == sorted(
+        [
+            "name",
+            "status.message",
+            "http.request.header.authorization",
+            semconv.GEN_AI_INPUT_MESSAGES,
+            "tags",
+            "events[0].exception.message",
+            "links[0].origin",
+        ]
+    )
+    assert all("=" in t for t in out[semconv.AGENTTRACE_REDACTION_TYPES])
+    resource = attributes_dict(request.resource_spans[0].resource.attributes)
+    assert resource["deployment.owner"] == "[REDACTED:email]"
+    assert resource[semconv.AGENTTRACE_REDACTION_KEYS] == ["resource.deployment.owner"]
+    assert processor.metrics()["spans_redacted"] == 1
+
+
+def test_clean_spans_are_left_byte_identical_without_summary() -> None:
+    spans = [{"name": "chat gpt-4o", "attributes": {"gen_ai.request.model": "gpt-4o", "n": 3}}]
+    request = build_request(spans)
+    before = request.SerializeToString()
+    RedactionProcessor(RedactionProcessorConfig.from_dict({})).process(request)
+    assert request.SerializeToString() == before
+
+
+def test_drop_mode_removes_the_value_and_block_rules_apply() -> None:
+    request, processor = _redact(
+        [{"attributes": {"note": f"reach me at {EMAIL}", "internal.blob": "anything", "k": "v"}}],
+        mode="drop",
+        block=[{"key": "internal.*"}],
+    )
+    out = attrs(only_span(request))
+    assert "note" not in out and "internal.blob" not in out and out["k"] == "v"
+    assert processor.metrics()["values_dropped"] == 2
+
+
+def test_disabled_redaction_passes_everything() -> None:
+    request, _ = _redact([{"attributes": {"note": EMAIL}}], enabled=False)
+    assert attrs(only_span(request))["note"] == EMAIL
+
+
+def _random_text(rng: random.Random) -> str:
+    words = ["alpha", "deploy", "user", "ok", "token", "password", "42", "10.0.0.1", "key:", "{"]
+    pieces = [rng.choice(words) for _ in range(rng.randint(0, 8))]
+    if rng.random() < 0.3:
+        pieces.insert(rng.randint(0, len(pieces)), rng.choice(SECRETS))
+    return " ".join(pieces)
+
+
+def _reference(redactor: Redactor, request: object) -> None:
+    """The precise path on every single value: what the prefiltered processor must equal."""
+    for rs in request.resource_spans:
+        _reference_attributes(redactor, rs.resource.attributes)
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                span.name = redactor.redact_text(span.name)
+                span.status.message = redactor.redact_text(span.status.message)
+                _reference_attributes(redactor, span.attributes)
+                for event in span.events:
+                    event.name = redactor.redact_text(event.name)
+                    _reference_attributes(redactor, event.attributes)
+                for link in span.links:
+                    _reference_attributes(redactor, link.attributes)
+
+
+def _reference_attributes(redactor: Redactor, attributes: object) -> None:
+    from agenttrace.collector.processors._otlp import set_value, to_python
+
+    for index in reversed(range(len(attributes))):
+        kv = attributes[index]
+        value = redactor.redact_value(kv.key, to_python(kv.value))
+        if value is DROP:
+            del attributes[index]
+        else:
+            kv.value.Clear()
+            set_value(kv.value, value)
+
+
+def _strip_summaries(request: object) -> None:
+    for rs in request.resource_spans:
+        holders = [rs.resource.attributes, *(s.attributes for s in spans_of(request))]
+        for attributes in holders:
+            for index in reversed(range(len(attributes))):
+                if attributes[index].key.startswith("agenttrace.redaction."):
+                    del attributes[index]
+
+
+def test_prefilter_never_changes_the_outcome() -> None:
+    rng = random.Random(1234)
+    keys = ["note", "db.password", "api_key", "gen_ai.input.messages", "cookie", "x.auth", "plain"]
+    spans = []
+    for index in range(120):
+        attributes = {rng.choice(keys) + str(i % 2 or ""): _random_text(rng) for i in range(4)}
+        if rng.random() < 0.3:
+            attributes["gen_ai.output.messages"] = json.dumps(
+                [{"role": "assistant", "parts": [{"type": "text", "content": _random_text(rng)}]}]
+            )
+        if rng.random() < 0.2:
+            attributes["json.blob"] = json.dumps({"session_cookie": "abcDEF123456", "v": _random_text(rng)})
+        spans.append(
+            {
+                "span_id": index + 1,
+                "name": _random_text(rng) or "span",
+                "status_message": _random_text(rng),
+                "attributes": attributes,
+                "events": [{"name": "log", "attributes": {"body": _random_text(rng)}}],
+                "links": [{"attributes": {"why": _random_text(rng)}}],
+            }
+        )
+    processed = build_request(spans)
+    processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
+    processor.process(processed)
+    expected = build_request(spans)
+    _reference(Redactor(RedactionConfig()), expected)
+    _strip_summaries(processed)
+    assert processed == expected
+    assert processor.metrics()["findings"] > 30  # the corpus really exercised the engine
+
+
+def test_batch_prefilter_marks_strings_with_findings() -> None:
+    prefilter = BatchPrefilter(Redactor())
+    texts = ["hello", f"x {GITHUB}", "plain words", f"{EMAIL}", "", "nothing"]
+    assert {1, 3} <= prefilter.candidates(texts)
+    assert 0 not in prefilter.candidates(texts)
+
+
+def test_config_errors_name_the_key() -> None:
+    with pytest.raises(ConfigError) as err:
+        build_processor("redaction", "r", {"mode": "shred"}, "processors[1]")
+    assert err.value.key_path == "processors[1].mode"
+    with pytest.raises(ConfigError) as err:
+        build_processor("redaction", "r", {"unknown_option": 1}, "processors[1]")
+    assert err.value.key_path == "processors[1].unknown_option"
