@@ -137,7 +137,7 @@ def make_values(total_bytes: int) -> list[str]:
 
 
 def _reference_loop(values: list[str]) -> list[str]:
-    patterns = [(d.pattern, f"[REDACTED:{d.name}]") for d in DETECTORS]
+    patterns = [(p, f"[REDACTED:{d.name}]") for d in DETECTORS for p in d.patterns]
     out = []
     for value in values:
         for pattern, marker in patterns:

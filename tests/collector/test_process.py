@@ -115,7 +115,9 @@ def test_sigterm_with_data_in_flight_publishes_everything_and_exits_0(tmp_path: 
     assert set(load.statuses) <= {200, 503}
 
 
-def _s3_collector(tmp_path: Path, name: str, moto: dict[str, Any]) -> BackgroundCollector:
+def _s3_collector(
+    tmp_path: Path, name: str, moto: dict[str, Any], wait: bool = True
+) -> BackgroundCollector:
     config = tmp_path / f"{name}.yaml"
     config.write_text(
         f"store:\n  url: {moto['url']}\n  options:\n    endpoint: {moto['endpoint']}\n"
@@ -126,6 +128,7 @@ def _s3_collector(tmp_path: Path, name: str, moto: dict[str, Any]) -> Background
         wal_dir=tmp_path / f"wal-{name}",
         config=config,
         roll_interval_s=0.3,
+        wait=wait,
     )
 
 
@@ -153,13 +156,17 @@ def test_s3_outage_keeps_accepting_and_drains_when_the_store_returns(
 
 
 def test_two_collectors_share_one_bucket(tmp_path: Path, moto_server: dict[str, Any]) -> None:
-    first = _s3_collector(tmp_path, "one", moto_server)
-    second = _s3_collector(tmp_path, "two", moto_server)
+    first = _s3_collector(tmp_path, "one", moto_server, wait=False)
+    second = _s3_collector(tmp_path, "two", moto_server, wait=False)
     try:
+        first.wait_ready(30)
+        second.wait_ready(30)
         for batch in range(10):
             target = first if batch % 2 else second
             assert post(target.http_traces_url, batch) == 200
     finally:
+        first.terminate()
+        second.terminate()
         assert first.stop() == 0
         assert second.stop() == 0
     assert_exactly_once(_s3_span_ids(moto_server), acked_span_ids(set(range(10))))

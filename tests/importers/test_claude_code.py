@@ -60,7 +60,8 @@ def test_parallel_tool_calls_join_results_by_id_and_report_errors() -> None:
     assert bash["status"] == [2, "FAILED test_app.py::test_add - assert 3 == 4"]
     assert _attrs(bash)[semconv.ERROR_TYPE] == "tool_error"
     # Both started before either finished: they ran in parallel.
-    assert read["start"] < bash["end"] and bash["start"] < read["end"]
+    assert read["start"] < bash["end"]
+    assert bash["start"] < read["end"]
 
 
 def test_subagent_is_nested_under_the_task_call_that_started_it() -> None:
@@ -92,7 +93,9 @@ def test_compaction_api_error_and_unknown_lines_become_events() -> None:
         "telemetry-beacon"
     ]
     assert unknown[0]["attributes"][semconv.AGENTTRACE_IMPORT_LINE] == 22
-    retried = [s for s in by_name(spans, SONNET) if _attrs(s)[semconv.GEN_AI_RESPONSE_ID] == "msg_2"]
+    retried = [
+        s for s in by_name(spans, SONNET) if _attrs(s)[semconv.GEN_AI_RESPONSE_ID] == "msg_2"
+    ]
     events = {e["name"]: e["attributes"] for e in retried[0]["events"]}
     assert events[semconv.EVENT_API_ERROR][semconv.ERROR_TYPE] == "overloaded_error"
     assert events[semconv.EVENT_API_ERROR][semconv.AGENTTRACE_RETRY_ATTEMPT] == 1
@@ -142,7 +145,9 @@ def test_resumed_session_does_not_count_copied_lines_twice() -> None:
 
 
 def test_older_layout_subagent_and_summary_lines() -> None:
-    spans, _ = import_path("claude-code", PROJECT_B / "sess-0004.jsonl", PROJECT_B / "agent-9f8e7d.jsonl")
+    spans, _ = import_path(
+        "claude-code", PROJECT_B / "sess-0004.jsonl", PROJECT_B / "agent-9f8e7d.jsonl"
+    )
     task = one(spans, "execute_tool Task")
     agent = one(spans, "invoke_agent subagent")
     assert agent["parent_span_id"] == task["span_id"]  # matched by the Task prompt

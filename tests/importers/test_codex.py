@@ -68,7 +68,9 @@ def test_compaction_unknown_event_and_bad_line() -> None:
     root = one(spans, "invoke_agent codex")
     names = [e["name"] for e in root["events"]]
     assert names == [semconv.EVENT_COMPACTION, semconv.EVENT_UNKNOWN_ENTRY]
-    assert root["events"][1]["attributes"]["agenttrace.import.entry_type"] == "event_msg/plan_update"
+    assert (
+        root["events"][1]["attributes"]["agenttrace.import.entry_type"] == "event_msg/plan_update"
+    )
     assert [p.line for p in problems.problems] == [17]
     assert root["attributes"][semconv.AGENTTRACE_HARNESS_GIT_BRANCH] == "feature/retry"
 

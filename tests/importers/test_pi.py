@@ -74,7 +74,10 @@ def test_version_2_and_version_1() -> None:
     v2, _ = import_path("pi", V2)
     chat = one(v2, "chat gpt-4.1")
     inputs = orjson.loads(chat["attributes"][semconv.GEN_AI_INPUT_MESSAGES])
-    assert [m["parts"][0]["content"] for m in inputs] == ["Summarise README.md", "Project uses pnpm."]
+    assert [m["parts"][0]["content"] for m in inputs] == [
+        "Summarise README.md",
+        "Project uses pnpm.",
+    ]
     v1, _ = import_path("pi", V1)
     # No model on the v1 messages: it comes from the header.
     assert len(by_name(v1, "chat claude-3-5-haiku-20241022")) == 2

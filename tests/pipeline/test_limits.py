@@ -78,7 +78,11 @@ def test_surplus_attributes_events_and_links_are_dropped_and_counted() -> None:
     assert out[semconv.AGENTTRACE_LIMITS_DROPPED_ATTRIBUTES] == 7
     assert out[semconv.AGENTTRACE_LIMITS_DROPPED_EVENTS] == 4
     assert out[semconv.AGENTTRACE_LIMITS_DROPPED_LINKS] == 2
-    assert (span.dropped_attributes_count, span.dropped_events_count, span.dropped_links_count) == (7, 4, 2)
+    assert (span.dropped_attributes_count, span.dropped_events_count, span.dropped_links_count) == (
+        7,
+        4,
+        2,
+    )
     assert processor.metrics() == {
         "attributes_truncated": 0,
         "attributes_dropped": 7,

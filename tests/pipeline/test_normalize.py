@@ -63,15 +63,25 @@ def test_openinference_llm_span_becomes_a_chat_span() -> None:
                     _in(0, MessageAttributes.MESSAGE_ROLE): "system",
                     _in(0, MessageAttributes.MESSAGE_CONTENT): "You are terse.",
                     _in(1, MessageAttributes.MESSAGE_ROLE): "user",
-                    _in(1, f"{MessageAttributes.MESSAGE_CONTENTS}.0.{MessageContentAttributes.MESSAGE_CONTENT_TYPE}"): "text",
-                    _in(1, f"{MessageAttributes.MESSAGE_CONTENTS}.0.{MessageContentAttributes.MESSAGE_CONTENT_TEXT}"): "Weather in Paris?",
+                    _in(
+                        1,
+                        f"{MessageAttributes.MESSAGE_CONTENTS}.0.{MessageContentAttributes.MESSAGE_CONTENT_TYPE}",
+                    ): "text",
+                    _in(
+                        1,
+                        f"{MessageAttributes.MESSAGE_CONTENTS}.0.{MessageContentAttributes.MESSAGE_CONTENT_TEXT}",
+                    ): "Weather in Paris?",
                     _in(2, MessageAttributes.MESSAGE_ROLE): "tool",
                     _in(2, MessageAttributes.MESSAGE_TOOL_CALL_ID): "call_0",
                     _in(2, MessageAttributes.MESSAGE_CONTENT): "earlier result",
                     _out(0, MessageAttributes.MESSAGE_ROLE): "assistant",
                     _out(0, _tool_call(0, ToolCallAttributes.TOOL_CALL_ID)): "call_1",
-                    _out(0, _tool_call(0, ToolCallAttributes.TOOL_CALL_FUNCTION_NAME)): "get_weather",
-                    _out(0, _tool_call(0, ToolCallAttributes.TOOL_CALL_FUNCTION_ARGUMENTS_JSON)): '{"city": "Paris"}',
+                    _out(
+                        0, _tool_call(0, ToolCallAttributes.TOOL_CALL_FUNCTION_NAME)
+                    ): "get_weather",
+                    _out(
+                        0, _tool_call(0, ToolCallAttributes.TOOL_CALL_FUNCTION_ARGUMENTS_JSON)
+                    ): '{"city": "Paris"}',
                     OI.LLM_FINISH_REASON: "tool_calls",
                     "app.custom": "kept",
                 },
@@ -83,12 +93,22 @@ def test_openinference_llm_span_becomes_a_chat_span() -> None:
     assert json.loads(out.pop(semconv.GEN_AI_INPUT_MESSAGES)) == [
         {"role": "system", "parts": [{"type": "text", "content": "You are terse."}]},
         {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]},
-        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_0", "response": "earlier result"}]},
+        {
+            "role": "tool",
+            "parts": [{"type": "tool_call_response", "id": "call_0", "response": "earlier result"}],
+        },
     ]
     assert json.loads(out.pop(semconv.GEN_AI_OUTPUT_MESSAGES)) == [
         {
             "role": "assistant",
-            "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}],
+            "parts": [
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                }
+            ],
         }
     ]
     assert out == {
@@ -147,7 +167,12 @@ def test_openinference_openai_agents_bridge_spans() -> None:
 
 
 def test_openinference_session_user_and_keep_originals() -> None:
-    attributes = {KIND: "LLM", OI.LLM_MODEL_NAME: "claude-sonnet-4", OI.SESSION_ID: "s-1", OI.USER_ID: "u-9"}
+    attributes = {
+        KIND: "LLM",
+        OI.LLM_MODEL_NAME: "claude-sonnet-4",
+        OI.SESSION_ID: "s-1",
+        OI.USER_ID: "u-9",
+    }
     (span,) = normalize([{"name": "llm", "attributes": attributes}])
     out = attrs(span)
     assert out[semconv.AGENTTRACE_SESSION_ID] == "s-1"
@@ -227,14 +252,25 @@ def test_openllmetry_legacy_genai_chat_span() -> None:
         {"role": "user", "parts": [{"type": "text", "content": "Hi there"}]},
     ]
     assert json.loads(out[semconv.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Hello!"}], "finish_reason": "stop"},
         {
             "role": "assistant",
-            "parts": [{"type": "tool_call", "id": "call_7", "name": "lookup", "arguments": {"q": "x"}}],
+            "parts": [{"type": "text", "content": "Hello!"}],
+            "finish_reason": "stop",
+        },
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": "call_7", "name": "lookup", "arguments": {"q": "x"}}
+            ],
         },
     ]
     assert out["gen_ai.prompt.name"] == "greeting-v2"
-    legacy = {a.LLM_SYSTEM, a.LLM_USAGE_PROMPT_TOKENS, a.LLM_USAGE_COMPLETION_TOKENS, a.LLM_REQUEST_TYPE}
+    legacy = {
+        a.LLM_SYSTEM,
+        a.LLM_USAGE_PROMPT_TOKENS,
+        a.LLM_USAGE_COMPLETION_TOKENS,
+        a.LLM_REQUEST_TYPE,
+    }
     assert not legacy & set(out)
     assert not [k for k in out if k.startswith(("gen_ai.prompt.0", "gen_ai.completion."))]
 
@@ -289,7 +325,9 @@ def test_traceloop_workflow_agent_tool_and_task_spans() -> None:
     assert task.name == "step summarize"
     assert attrs(task)[semconv.AGENTTRACE_OPERATION_NAME] == "step"
     assert attrs(task)[semconv.AGENTTRACE_STEP_NAME] == "summarize"
-    assert not [k for s in (workflow, agent, tool, task) for k in attrs(s) if k.startswith("traceloop.")]
+    assert not [
+        k for s in (workflow, agent, tool, task) for k in attrs(s) if k.startswith("traceloop.")
+    ]
 
 
 def test_logfire_openai_agents_spans() -> None:
@@ -333,7 +371,11 @@ def test_mlflow_spans() -> None:
         "parts": [{"type": "text", "content": "Weather in Paris?"}],
     }
     assert json.loads(out[semconv.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Sunny, 21°C."}], "finish_reason": "stop"}
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "Sunny, 21°C."}],
+            "finish_reason": "stop",
+        }
     ]
     assert tool.name == "execute_tool get_weather"
     assert json.loads(attrs(tool)[semconv.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"city": "Paris"}

@@ -44,12 +44,19 @@ def test_every_place_of_a_span_is_redacted() -> None:
                 "attributes": {
                     "http.request.header.authorization": "Bearer abc.def.ghi",
                     semconv.GEN_AI_INPUT_MESSAGES: json.dumps(
-                        [{"role": "user", "parts": [{"type": "text", "content": f"key {ANTHROPIC}"}]}]
+                        [
+                            {
+                                "role": "user",
+                                "parts": [{"type": "text", "content": f"key {ANTHROPIC}"}],
+                            }
+                        ]
                     ),
                     "tags": ["fine", AWS],
                     "app.note": "nothing to see",
                 },
-                "events": [{"name": "exception", "attributes": {"exception.message": f"bad {AWS}"}}],
+                "events": [
+                    {"name": "exception", "attributes": {"exception.message": f"bad {AWS}"}}
+                ],
                 "links": [{"attributes": {"origin": f"mail {EMAIL}"}}],
             }
         ],
@@ -100,7 +107,9 @@ def test_drop_mode_removes_the_value_and_block_rules_apply() -> None:
         block=[{"key": "internal.*"}],
     )
     out = attrs(only_span(request))
-    assert "note" not in out and "internal.blob" not in out and out["k"] == "v"
+    assert "note" not in out
+    assert "internal.blob" not in out
+    assert out["k"] == "v"
     assert processor.metrics()["values_dropped"] == 2
 
 
@@ -166,7 +175,9 @@ def test_prefilter_never_changes_the_outcome() -> None:
                 [{"role": "assistant", "parts": [{"type": "text", "content": _random_text(rng)}]}]
             )
         if rng.random() < 0.2:
-            attributes["json.blob"] = json.dumps({"session_cookie": "abcDEF123456", "v": _random_text(rng)})
+            attributes["json.blob"] = json.dumps(
+                {"session_cookie": "abcDEF123456", "v": _random_text(rng)}
+            )
         spans.append(
             {
                 "span_id": index + 1,

@@ -22,7 +22,9 @@ class FakeClock:
         return self.now
 
 
-def _trace(trace_id: int, *, error: bool = False, cost: float = 0.0, root: bool = True) -> list[dict]:
+def _trace(
+    trace_id: int, *, error: bool = False, cost: float = 0.0, root: bool = True
+) -> list[dict]:
     child = {
         "trace_id": trace_id,
         "span_id": 2,
@@ -59,7 +61,8 @@ def test_ratio_is_deterministic_by_trace_id_and_matches_the_ratio() -> None:
     kept = [ratio_keeps(t, 0.25) for t in ids]
     assert kept == [ratio_keeps(t, 0.25) for t in ids]
     assert 0.2 < sum(kept) / len(kept) < 0.3
-    assert all(ratio_keeps(t, 1.0) for t in ids) and not any(ratio_keeps(t, 0.0) for t in ids)
+    assert all(ratio_keeps(t, 1.0) for t in ids)
+    assert not any(ratio_keeps(t, 0.0) for t in ids)
 
 
 def test_errors_and_expensive_traces_are_kept_the_rest_sampled() -> None:
@@ -69,15 +72,21 @@ def test_errors_and_expensive_traces_are_kept_the_rest_sampled() -> None:
     assert _trace_ids(kept) == {1, 2}
     assert span_count(kept) == 4
     metrics = processor.metrics()
-    assert (metrics["traces_kept"], metrics["traces_dropped"], metrics["spans_dropped"]) == (2, 2, 4)
+    assert (metrics["traces_kept"], metrics["traces_dropped"], metrics["spans_dropped"]) == (
+        2,
+        2,
+        4,
+    )
 
 
 def test_a_trace_waits_for_its_root_across_batches_and_late_spans_follow_the_verdict() -> None:
     processor = _tail(ratio=0.0)
     first = processor.process(build_request(_trace(7, error=True, root=False)))
-    assert first is None and processor.buffered_spans == 1
+    assert first is None
+    assert processor.buffered_spans == 1
     second = processor.process(build_request([{"trace_id": 7, "span_id": 1, "name": "root"}]))
-    assert span_count(second) == 2 and processor.buffered_spans == 0
+    assert span_count(second) == 2
+    assert processor.buffered_spans == 0
     late = processor.process(build_request([{"trace_id": 7, "span_id": 3, "parent_span_id": 1}]))
     assert span_count(late) == 1
 
@@ -90,14 +99,13 @@ def test_incomplete_traces_are_decided_after_the_timeout() -> None:
     clock.now += 11
     flushed = processor.flush_due()
     assert _trace_ids(flushed) == {5}
-    assert processor.flush_due() is None and processor.buffered_spans == 0
+    assert processor.flush_due() is None
+    assert processor.buffered_spans == 0
 
 
 def test_memory_bound_forces_early_decisions_and_flush_all_drains() -> None:
     processor = _tail(ratio=1.0, max_buffered_spans=3)
-    out = processor.process(
-        build_request([s for t in range(1, 6) for s in _trace(t, root=False)])
-    )
+    out = processor.process(build_request([s for t in range(1, 6) for s in _trace(t, root=False)]))
     assert _trace_ids(out) == {1, 2}  # the oldest were decided to respect the bound
     assert processor.buffered_spans == 3
     assert _trace_ids(processor.flush_all()) == {3, 4, 5}

@@ -42,7 +42,16 @@ def test_baseline_summary_counts_model_calls_only(example: Example) -> None:
     assert summary["input_tokens"] == expected_input
     opus_in, opus_out = PRICES["claude-opus-4-1"]
     assert summary["cost_usd"] == pytest.approx(
-        (900 * 2 + 40 * 8 + 1200 * 2 + 35 * 8 + 600 * 0.4 + 60 * 1.6 + 2400 * opus_in + 120 * opus_out)
+        (
+            900 * 2
+            + 40 * 8
+            + 1200 * 2
+            + 35 * 8
+            + 600 * 0.4
+            + 60 * 1.6
+            + 2400 * opus_in
+            + 120 * opus_out
+        )
         / 1e6
     )
     assert summary["agents"] == ["researcher", "summarizer"]
@@ -59,10 +68,15 @@ def test_diff_finds_the_planted_branch_step(example: Example) -> None:
     assert (branch["a"]["kind"], branch["b"]["kind"]) == ("model", "model")
     spans = engine.load_spans([ids["baseline"]])[ids["baseline"]]
     assert branch["a"]["span_id"] == steps_of(spans)[BRANCH_STEP_INDEX].span_id
-    assert [s["name"] for s in branch["context"]] == ["search_memory notes", "gpt-4.1", "web_search"]
+    assert [s["name"] for s in branch["context"]] == [
+        "search_memory notes",
+        "gpt-4.1",
+        "web_search",
+    ]
     assert report["deltas"]["output_tokens"] == 10
     assert report["deltas"]["steps"] == 0
-    assert report["a"]["trace_id"] == ids["baseline"] and report["b"]["trace_id"] == ids["variant"]
+    assert report["a"]["trace_id"] == ids["baseline"]
+    assert report["b"]["trace_id"] == ids["variant"]
 
 
 def test_diff_of_a_run_with_itself_has_no_branch(example: Example) -> None:
@@ -77,7 +91,8 @@ def test_costliest_step_is_the_answer_step(example: Example) -> None:
     engine, ids = example
     report = stats.stats(engine, TraceFilter(trace_ids=[ids["baseline"]]))
     step = report["costliest_step"]
-    assert step["name"] == COSTLIEST_STEP and step["kind"] == "step"
+    assert step["name"] == COSTLIEST_STEP
+    assert step["kind"] == "step"
     opus_in, opus_out = PRICES["claude-opus-4-1"]
     assert step["cost_usd"] == pytest.approx((2400 * opus_in + 120 * opus_out) / 1e6)
     assert step["model_calls"] == 2  # the rate-limited attempt and its retry
@@ -111,7 +126,8 @@ def test_failures_group_the_three_planted_signatures(example: Example) -> None:
         ("RateLimitError", "model:chat claude-opus-4-1", 1),
     ]
     assert set(patterns[0]["example_traces"]) == {ids[f"fail-fetch-{i}"] for i in range(3)}
-    assert "<url>" in patterns[0]["message"] and "30" not in patterns[0]["message"]
+    assert "<url>" in patterns[0]["message"]
+    assert "30" not in patterns[0]["message"]
     assert patterns[1]["first_failing_step"]["name"] == "execute_tool read_file"
     # The first of the two failed opus attempts is where that failure started.
     rate_limited = engine.load_spans([ids["fail-ratelimit-0"]])[ids["fail-ratelimit-0"]]
@@ -124,10 +140,22 @@ def test_replay_orders_model_calls_and_their_tool_results(example: Example) -> N
     spans = engine.load_spans([ids["baseline"]])[ids["baseline"]]
     steps = show.replay(spans)
     assert [s["index"] for s in steps] == [1, 2, 3, 4, 5]
-    assert [s["model"] for s in steps] == ["gpt-4.1", "gpt-4.1", "gpt-4.1-mini", "claude-opus-4-1", "claude-opus-4-1"]
+    assert [s["model"] for s in steps] == [
+        "gpt-4.1",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "claude-opus-4-1",
+        "claude-opus-4-1",
+    ]
     starts = [s["start_time"] for s in steps]
     assert starts == sorted(starts)
-    assert [[t["tool"] for t in s["tool_results"]] for s in steps] == [["web_search"], ["web_fetch"], [], [], []]
+    assert [[t["tool"] for t in s["tool_results"]] for s in steps] == [
+        ["web_search"],
+        ["web_fetch"],
+        [],
+        [],
+        [],
+    ]
     # The conversation grows: each call sees the previous calls' outputs and tool results.
     assert [len(s["input_messages"]) for s in steps] == [1, 3, 1, 5, 5]
     assert steps[1]["input_messages"][2]["parts"][0]["id"] == "call_1"
@@ -144,16 +172,19 @@ def test_export_formats_parse_back(example: Example) -> None:
     (record,) = lines["eval"]
     assert record["input"].startswith("What is the population of Paris")
     assert record["final_output"].startswith("Paris has about 2.10 million")
-    assert record["outcome"] == "success" and record["cost_usd"] == summary["cost_usd"]
+    assert record["outcome"] == "success"
+    assert record["cost_usd"] == summary["cost_usd"]
     tools = [s for s in record["trajectory"] if s["kind"] == "tool"]
     assert [t["name"] for t in tools] == ["web_search", "web_fetch"]
     assert tools[0]["arguments"] == {"query": "paris population 2024"}
 
     session, *messages = lines["sts"]
-    assert session["type"] == "session" and session["id"] == ids["baseline"]
+    assert session["type"] == "session"
+    assert session["id"] == ids["baseline"]
     assert session["harness"] == "example-harness"
     roles = [m["message"]["role"] for m in messages]
-    assert roles[:2] == ["system", "user"] and roles[-1] == "assistant"
+    assert roles[:2] == ["system", "user"]
+    assert roles[-1] == "assistant"
     call_ids = set()
     for line in messages:
         message = line["message"]
@@ -166,13 +197,16 @@ def test_export_formats_parse_back(example: Example) -> None:
 
     halo = lines["halo"]
     assert len(halo) == summary["span_count"]
-    assert {h["span_id"] for h in halo} == {s.span_id for s in engine.load_spans([ids["baseline"]])[ids["baseline"]]}
+    assert {h["span_id"] for h in halo} == {
+        s.span_id for s in engine.load_spans([ids["baseline"]])[ids["baseline"]]
+    }
     root = next(h for h in halo if h["parent_span_id"] == "")
     assert root["attributes"]["openinference.span.kind"] == "AGENT"
     llm = next(h for h in halo if h["attributes"]["openinference.span.kind"] == "LLM")
     assert llm["attributes"]["llm.model_name"] == "gpt-4.1"
     assert llm["attributes"]["llm.input_messages.0.message.role"] == "user"
-    assert llm["start_time"].endswith("Z") and len(llm["start_time"]) == len("2026-01-15T10:00:00.000000000Z")
+    assert llm["start_time"].endswith("Z")
+    assert len(llm["start_time"]) == len("2026-01-15T10:00:00.000000000Z")
     assert all(h["status"]["code"].startswith("STATUS_CODE_") for h in halo)
 
 
@@ -182,14 +216,16 @@ def test_export_redacts_when_asked(example: Example) -> None:
     plain = orjson.dumps(list(export.export_records(engine, [summary], "eval")))
     redacted = orjson.dumps(list(export.export_records(engine, [summary], "eval", Redactor())))
     assert b"presse@insee.fr" in plain
-    assert b"presse@insee.fr" not in redacted and b"[REDACTED:email]" in redacted
+    assert b"presse@insee.fr" not in redacted
+    assert b"[REDACTED:email]" in redacted
 
 
 def test_search_reports_span_hits_with_snippets(example: Example) -> None:
     engine, ids = example
     report = search(engine, "INSEE")
     traces = {t["trace_id"] for t in report["traces"]}
-    assert ids["baseline"] in traces and len(traces) == len(ids)  # every run searched first
+    assert ids["baseline"] in traces
+    assert len(traces) == len(ids)
     fields = {hit["field"] for hit in report["hits"]}
     assert "tool_result" in fields
     assert all("insee" in hit["snippet"].lower() for hit in report["hits"])

@@ -54,7 +54,7 @@ def test_duplicate_delivery_is_counted_once(empty_store_url: str, tmp_path: Path
     write_requests(empty_store_url, [to_request(spans[3:])], writer_id="again")
     assert engine.refresh().new_files == 1
     assert engine.summary(trace_id) == before
-    columns, rows = engine.sql("SELECT count(*), count(DISTINCT span_id) FROM spans")
+    _columns, rows = engine.sql("SELECT count(*), count(DISTINCT span_id) FROM spans")
     assert rows == [(len(spans), len(spans))]
 
 
@@ -90,7 +90,9 @@ def test_compaction_and_deletion_are_followed(tmp_path: Path) -> None:
     assert (report.new_files, report.removed_files) == (1, 2)
     assert engine.summary(trace_id) == whole
     with engine.connect() as con:
-        files = con.execute("SELECT file FROM idx.trace_files WHERE trace_id = ?", [trace_id]).fetchall()
+        files = con.execute(
+            "SELECT file FROM idx.trace_files WHERE trace_id = ?", [trace_id]
+        ).fetchall()
     assert [Path(f[0]).name for f in files] == [Path(compacted[0]).name]
 
     # Retention deletes the last file: the trace is gone from the summaries.

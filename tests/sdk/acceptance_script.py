@@ -6,6 +6,7 @@ Run as a script (it sets the process-wide global TracerProvider); exits non-zero
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -68,10 +69,8 @@ async def researcher(topic: str) -> str:
 
 @agenttrace.agent
 def coder() -> list[str]:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         read_file("missing")
-    except FileNotFoundError:
-        pass
     return list(listing())
 
 
@@ -88,10 +87,8 @@ async def main() -> None:
     async for _ in stream:
         break
     await stream.aclose()  # broken out of, then closed: its span ends here
-    try:
+    with contextlib.suppress(RuntimeError):
         await failing()
-    except RuntimeError:
-        pass
 
 
 @agenttrace.agent
@@ -123,17 +120,18 @@ def check() -> None:
         if span.parent is not None:
             assert span.parent.span_id in by_id, span.name
             parent = by_id[span.parent.span_id]
-            assert parent.start_time <= span.start_time and span.end_time <= parent.end_time, (
-                span.name
-            )
+            assert parent.start_time <= span.start_time, span.name
+            assert span.end_time <= parent.end_time, span.name
         assert span.attributes["agenttrace.run.id"] == root.attributes["agenttrace.run.id"]
         assert span.instrumentation_scope.schema_url == "https://agenttrace.dev/schemas/1.0.0"
     for span in spans:
         parent = by_id[span.parent.span_id] if span.parent else None
         if span.name == "execute_tool fetch":
-            assert parent is not None and parent.name == "invoke_agent researcher"
+            assert parent is not None
+            assert parent.name == "invoke_agent researcher"
         if span.name == "chat gpt-4o-mini":
-            assert parent is not None and parent.name == "execute_tool fetch"
+            assert parent is not None
+            assert parent.name == "execute_tool fetch"
             assert span.attributes["gen_ai.usage.input_tokens"] == 5
             assert span.attributes["agenttrace.cost.usd"] > 0
         if span.name == "chat claude-haiku-4-5":

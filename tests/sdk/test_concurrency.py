@@ -42,7 +42,8 @@ async def test_hundred_agents_under_gather(capture_spans: Capture) -> None:
     by_id = _by_id(spans)
     root = next(s for s in spans if s["name"] == "invoke_workflow fan_out")
     agents = [s for s in spans if s["name"] == "invoke_agent worker"]
-    assert len(agents) == 100 and len(spans) == 301
+    assert len(agents) == 100
+    assert len(spans) == 301
     for agent_span in agents:
         assert agent_span["parent_id"] == root["context"]["span_id"]
     for span in spans:
@@ -83,7 +84,8 @@ def test_eight_threads_in_a_context_pool(capture_spans: Capture) -> None:
     spans = capture_spans.spans()
     root = next(s for s in spans if s["name"] == "invoke_agent boss")
     tools = [s for s in spans if s["name"] == "execute_tool in_thread"]
-    assert len(tools) == 17 and len(threads) > 1
+    assert len(tools) == 17
+    assert len(threads) > 1
     assert all(s["parent_id"] == root["context"]["span_id"] for s in tools)
     assert root["attributes"]["agenttrace.aggregate.model_calls"] == 17
     assert root["attributes"]["agenttrace.aggregate.cost_usd"] > 0

@@ -162,6 +162,17 @@ async def test_snapshot(capture_spans: Capture, kind: str, shape: str) -> None:
     assert attributes == expected_attributes
 
 
+async def _drive(fn: Callable[..., Any], shape: str) -> None:
+    if shape == "sync":
+        fn()
+    elif shape == "async":
+        await fn()
+    elif shape == "gen":
+        list(fn())
+    else:
+        _ = [i async for i in fn()]
+
+
 @pytest.mark.parametrize("shape", ["sync", "async", "gen", "agen"])
 async def test_exception_is_recorded_and_reraised_unchanged(
     capture_spans: Capture, shape: str
@@ -188,14 +199,7 @@ async def test_exception_is_recorded_and_reraised_unchanged(
 
     fn = {"sync": f_sync, "async": f_async, "gen": f_gen, "agen": f_agen}[shape]
     with pytest.raises(KeyError) as info:
-        if shape == "sync":
-            fn()
-        elif shape == "async":
-            await fn()
-        elif shape == "gen":
-            list(fn())
-        else:
-            _ = [i async for i in fn()]
+        await _drive(fn, shape)
     assert info.value is boom
     [span] = capture_spans.spans()
     assert span["status"] == {"code": "error", "description": "KeyError: 'missing'"}

@@ -116,7 +116,8 @@ def test_http_exporters(http_receiver: ThreadingHTTPServer, protocol: str) -> No
     port = http_receiver.server_address[1]
     _export(endpoint=f"http://127.0.0.1:{port}", protocol=protocol, headers={"x-team": "a"})
     [(path, content_type, body, team)] = http_receiver.received  # type: ignore[attr-defined]
-    assert path == "/v1/traces" and team == "a"
+    assert path == "/v1/traces"
+    assert team == "a"
     if protocol == "http/json":
         assert content_type == "application/json"
         assert b'"traceId":"' in body

@@ -147,10 +147,8 @@ def test_hooks_events_streaming_and_errors(capture_spans: Capture) -> None:
         "agenttrace.receiver.agent.name": "coder",
         "agenttrace.handoff.reason": "code",
     }
-    assert (
-        memory["name"] == "update_memory notes"
-        and memory["parent_id"] == step["context"]["span_id"]
-    )
+    assert memory["name"] == "update_memory notes"
+    assert memory["parent_id"] == step["context"]["span_id"]
     assert shell["status"]["code"] == "error"
     assert flow["attributes"]["agenttrace.run.outcome"] == "failure"
     assert flow["attributes"]["agenttrace.aggregate.tool_calls"] == 1

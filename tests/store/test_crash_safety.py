@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 from agenttrace.store import list_span_files, open_store, read_spans
 from agenttrace.store.sample import agent_requests
 
-SPANS = 8192
-SEGMENT_ROWS = 1024
+SPANS = 4096
+SEGMENT_ROWS = 512
 
 WORKER = textwrap.dedent(
     """
@@ -81,7 +81,7 @@ def test_kill_during_publish_then_republish(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
 
     kills = 0
-    for delay in (0.05, 0.3, 0.8):
+    for delay in (0.1, 0.5):
         if not run_worker(store_dir, requests_file, kill_after=delay):
             kills += 1
         assert_visible_files_are_complete(store_dir)

@@ -141,7 +141,7 @@ def test_write_requests_opens_a_url(tmp_path: object) -> None:
 
 def test_storage_ratio_on_realistic_spans(local_store: ObjectStore) -> None:
     """Parquet bytes per span stay at most a quarter of OTLP protobuf bytes per span."""
-    batch = list(agent_requests(4096, seed=11))
+    batch = list(agent_requests(2048, seed=11))
     protobuf_bytes = sum(request.ByteSize() for request in batch)
     write_requests(local_store, batch)
     parquet_bytes = sum(info.size for info in local_store.list("spans/"))

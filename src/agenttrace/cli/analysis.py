@@ -130,8 +130,17 @@ def traces_command(
     """List traces, newest first, with their summaries."""
     with _errors():
         engine = _engine(store)
-        selection = _filter(since, until, service, agent, model, status,
-                            min_cost=min_cost, min_duration_ms=min_duration, limit=limit or None)
+        selection = _filter(
+            since,
+            until,
+            service,
+            agent,
+            model,
+            status,
+            min_cost=min_cost,
+            min_duration_ms=min_duration,
+            limit=limit or None,
+        )
         if text:
             from agenttrace.query.search import matching_trace_ids
 
@@ -143,10 +152,18 @@ def traces_command(
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} trace(s)", title_justify="left")
-    for column, justify in (("trace_id", "left"), ("start (UTC)", "left"), ("root", "left"),
-                            ("duration", "right"), ("outcome", "left"), ("spans", "right"),
-                            ("model/tool", "right"), ("err/retry", "right"),
-                            ("tokens in/out", "right"), ("cost", "right")):
+    for column, justify in (
+        ("trace_id", "left"),
+        ("start (UTC)", "left"),
+        ("root", "left"),
+        ("duration", "right"),
+        ("outcome", "left"),
+        ("spans", "right"),
+        ("model/tool", "right"),
+        ("err/retry", "right"),
+        ("tokens in/out", "right"),
+        ("cost", "right"),
+    ):
         table.add_column(column, justify=justify, no_wrap=column == "trace_id")  # type: ignore[arg-type]
     for row in rows:
         outcome = row["outcome"]
@@ -168,7 +185,11 @@ def traces_command(
 def _span_label(node: dict[str, Any]) -> str:
     from rich.markup import escape
 
-    parts = [f"[bold]{escape(node['name'])}[/]", f"[dim]{node['kind']}[/]", _ms(node["duration_ms"])]
+    parts = [
+        f"[bold]{escape(node['name'])}[/]",
+        f"[dim]{node['kind']}[/]",
+        _ms(node["duration_ms"]),
+    ]
     if node["input_tokens"] or node["output_tokens"]:
         parts.append(f"tokens {node['input_tokens']:,}→{node['output_tokens']:,}")
     if node["cost_usd"]:
@@ -177,7 +198,9 @@ def _span_label(node: dict[str, Any]) -> str:
         parts.append(f"[yellow]retry #{node['retry_attempt']}[/]")
     error = node["error"]
     if error:
-        parts.append(f"[red]ERROR {escape(str(error['type'] or ''))}: {escape(str(error['message'] or ''))}[/]")
+        parts.append(
+            f"[red]ERROR {escape(str(error['type'] or ''))}: {escape(str(error['message'] or ''))}[/]"
+        )
     label = "  ".join(parts)
     for direction, text in node["preview"].items():
         if text:
@@ -205,15 +228,23 @@ def _print_replay(console: Console, trace_id: str, steps: list[dict[str, Any]]) 
         )
         console.rule(escape(title))
         if step["system_instructions"]:
-            console.print(f"[magenta]system[/]: {escape(instructions_text(step['system_instructions']))}")
+            console.print(
+                f"[magenta]system[/]: {escape(instructions_text(step['system_instructions']))}"
+            )
         console.print(f"[bold]Input ({len(step['input_messages'])} messages)[/]")
         for message in step["input_messages"]:
-            console.print(f"[cyan]{escape(str(message.get('role')))}[/]: {escape(render_message(message))}")
+            console.print(
+                f"[cyan]{escape(str(message.get('role')))}[/]: {escape(render_message(message))}"
+            )
         console.print("[bold]Output[/]")
         if step["error"]:
-            console.print(f"[red]ERROR {escape(str(step['error']['type']))}: {escape(str(step['error']['message']))}[/]")
+            console.print(
+                f"[red]ERROR {escape(str(step['error']['type']))}: {escape(str(step['error']['message']))}[/]"
+            )
         for message in step["output_messages"]:
-            console.print(f"[green]{escape(str(message.get('role')))}[/]: {escape(render_message(message))}")
+            console.print(
+                f"[green]{escape(str(message.get('role')))}[/]: {escape(render_message(message))}"
+            )
         if step["tool_results"]:
             console.print("[bold]Tool results[/]")
         for result in step["tool_results"]:
@@ -322,8 +353,12 @@ def stats_command(
         f"{totals['errors']:,} errors · tokens {totals['input_tokens']:,}→"
         f"{totals['output_tokens']:,} · {_money(totals['cost_usd'])}"
     )
-    for key, title in (("by_step", "By step"), ("by_model", "By model"),
-                       ("by_tool", "By tool"), ("by_agent", "By agent")):
+    for key, title in (
+        ("by_step", "By step"),
+        ("by_model", "By model"),
+        ("by_tool", "By tool"),
+        ("by_agent", "By agent"),
+    ):
         console.print(_table(title, report[key]))
     step = report["costliest_step"]
     if step:
@@ -369,8 +404,16 @@ def diff_command(
         table.add_column(column, justify="right" if column else "left")
     table.add_row("trace", a["trace_id"], b["trace_id"], "")
     table.add_row("outcome", a["outcome"], b["outcome"], "")
-    for name in ("steps", "model_calls", "tool_calls", "errors", "input_tokens", "output_tokens",
-                 "cost_usd", "duration_ms"):
+    for name in (
+        "steps",
+        "model_calls",
+        "tool_calls",
+        "errors",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "duration_ms",
+    ):
         fmt: Callable[[Any], str] = (
             _money if name == "cost_usd" else _ms if name == "duration_ms" else lambda v: f"{v:,}"
         )
@@ -387,7 +430,9 @@ def diff_command(
         console.print(f"  [dim]both: {escape(_step_text(step))}[/]")
     console.print(f"  [red]A: {escape(_step_text(branch['a']))}[/]")
     console.print(f"  [green]B: {escape(_step_text(branch['b']))}[/]")
-    console.print(f"{report['matched_steps']} step(s) matched of {a['steps']} (A) / {b['steps']} (B)")
+    console.print(
+        f"{report['matched_steps']} step(s) matched of {a['steps']} (A) / {b['steps']} (B)"
+    )
 
 
 @app.command("search")
@@ -417,9 +462,13 @@ def search_command(
     from rich.markup import escape
 
     console = _console()
-    console.print(f"[bold]{report['total_hits']} span hit(s) in {len(report['traces'])} trace(s)[/]")
+    console.print(
+        f"[bold]{report['total_hits']} span hit(s) in {len(report['traces'])} trace(s)[/]"
+    )
     for trace in report["traces"][:limit]:
-        console.print(f"  {trace['trace_id']}  {trace['hits']} hit(s)  {escape(str(trace['root_name']))}")
+        console.print(
+            f"  {trace['trace_id']}  {trace['hits']} hit(s)  {escape(str(trace['root_name']))}"
+        )
     for hit in report["hits"]:
         snippet = escape(hit["snippet"])
         console.print(
@@ -498,13 +547,19 @@ def export_command(
     status: StatusOption = None,
     redact: Annotated[
         bool,
-        typer.Option("--redact/--no-redact", envvar="AGENTTRACE_EXPORT_REDACT",
-                     help="Redact secrets and personal data in the exported content."),
+        typer.Option(
+            "--redact/--no-redact",
+            envvar="AGENTTRACE_EXPORT_REDACT",
+            help="Redact secrets and personal data in the exported content.",
+        ),
     ] = False,
     redaction_config: Annotated[
         Path | None,
-        typer.Option("--redaction-config", envvar="AGENTTRACE_REDACTION_CONFIG",
-                     help="YAML redaction config; implies --redact."),
+        typer.Option(
+            "--redaction-config",
+            envvar="AGENTTRACE_REDACTION_CONFIG",
+            help="YAML redaction config; implies --redact.",
+        ),
     ] = None,
 ) -> None:
     """Export traces as JSONL: an eval dataset, Hugging Face STS sessions, or HALO spans."""

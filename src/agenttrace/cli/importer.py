@@ -53,6 +53,9 @@ def import_command(
         _fail(console, f"unknown source {source!r}; choose one of: {', '.join(SOURCES)}")
     if store is None and out is None and endpoint is None:
         _fail(console, "say where the traces go: --store URL, --out FILE or --endpoint URL")
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        _fail(console, f"no such file or directory: {', '.join(missing)}")
     redactor = _redactor(console, redact, redact_config)
     try:
         sinks = _sinks(source, store, out, endpoint)
@@ -77,7 +80,7 @@ def import_command(
 
 
 def _fail(console: Any, message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -181,7 +184,7 @@ def _print_summary(console: Any, summary: ImportSummary) -> None:
         table.add_row(name, value)
     console.print(table)
     for problem in summary.problems[:MAX_PROBLEMS_SHOWN]:
-        console.print(Text.assemble(("problem: ", "yellow"), str(problem)))
+        console.print(Text.assemble(("problem: ", "yellow"), str(problem)), soft_wrap=True)
     hidden = len(summary.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
         console.print(f"... and {hidden:,} more problems")

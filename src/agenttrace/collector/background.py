@@ -75,11 +75,15 @@ class BackgroundCollector:
         return f"127.0.0.1:{self.grpc_port}"
 
     def start(self, ready_timeout_s: float = 30.0) -> BackgroundCollector:
+        self.launch()
+        self.wait_ready(ready_timeout_s)
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting (then :meth:`wait_ready`), to start several at once."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.args, stdout=log, stderr=log, env=self.env)
-        self.wait_ready(ready_timeout_s)
-        return self
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -101,12 +105,16 @@ class BackgroundCollector:
         except FileNotFoundError:
             return ""
 
+    def terminate(self) -> None:
+        """Send SIGTERM (graceful drain and publish) without waiting."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self, timeout_s: float = 60.0) -> int:
         """SIGTERM (graceful drain and publish) and wait; returns the exit code."""
         if self.process is None:
             return 0
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             return self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -146,8 +154,11 @@ def run_in_background(
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     ready_timeout_s: float = 30.0,
+    wait: bool = True,
 ) -> BackgroundCollector:
     """Start ``agenttrace collector`` as a subprocess on free loopback ports; wait for /readyz.
+
+    With ``wait=False`` the process is launched and ``wait_ready()`` is left to the caller.
 
     ``wal_dir`` defaults to ``<store>/../.agenttrace-wal-<store name>`` for a local store.
     Use the result as a context manager, or call ``stop()`` (SIGTERM, graceful) yourself.
@@ -166,4 +177,7 @@ def run_in_background(
         extra_args=extra_args,
         env=env,
     )
+    if not wait:
+        collector.launch()
+        return collector
     return collector.start(ready_timeout_s)

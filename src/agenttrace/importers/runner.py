@@ -87,12 +87,13 @@ def run_import(
     """
     importer = get_importer(source)
     problems = ProblemLog()
-    files = importer.collect(paths)
-    units = importer.group(files, problems)
-    if on_units is not None:
-        on_units(units)
-    summary = ImportSummary(source=source, files=len(files))
+    summary = ImportSummary(source=source)
     try:
+        files = importer.collect(paths)
+        summary.files = len(files)
+        units = importer.group(files, problems)
+        if on_units is not None:
+            on_units(units)
         for unit in units:
             requests = list(importer.convert(unit, problems))
             if redactor is not None:

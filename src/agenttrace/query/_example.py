@@ -73,7 +73,10 @@ def call_message(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str
 
 
 def result_message(call_id: str, result: str) -> dict[str, Any]:
-    return {"role": "tool", "parts": [{"type": "tool_call_response", "id": call_id, "response": result}]}
+    return {
+        "role": "tool",
+        "parts": [{"type": "tool_call_response", "id": call_id, "response": result}],
+    }
 
 
 @dataclass
@@ -109,7 +112,9 @@ class RunBuilder:
             span_id=_id("span", self.name, self.counter, size=8),
             parent_span_id=parent.span_id if parent is not None else b"",
             name=name,
-            kind=Span.SPAN_KIND_CLIENT if attributes.get(semconv.GEN_AI_PROVIDER_NAME) else Span.SPAN_KIND_INTERNAL,
+            kind=Span.SPAN_KIND_CLIENT
+            if attributes.get(semconv.GEN_AI_PROVIDER_NAME)
+            else Span.SPAN_KIND_INTERNAL,
             start_time_unix_nano=self.clock,
             end_time_unix_nano=self.clock + int(duration_ms * MS),
         )
@@ -182,7 +187,14 @@ class RunBuilder:
             if retry_attempt
             else []
         )
-        span = self.span(f"chat {model}", parent, 900 if not error else 120, attributes, error=error, events=events)
+        span = self.span(
+            f"chat {model}",
+            parent,
+            900 if not error else 120,
+            attributes,
+            error=error,
+            events=events,
+        )
         if not error and messages is None:
             self.messages.append(output)
         return span
@@ -245,7 +257,9 @@ class Failure:
     message: str
 
 
-def build_run(name: str, start_ns: int, *, variant: bool = False, failure: Failure | None = None) -> RunBuilder:
+def build_run(
+    name: str, start_ns: int, *, variant: bool = False, failure: Failure | None = None
+) -> RunBuilder:
     run = RunBuilder(name, start_ns)
     run.messages.append(text_message("user", QUESTION))
     root = run.container(
@@ -266,26 +280,79 @@ def build_run(name: str, start_ns: int, *, variant: bool = False, failure: Failu
 
     research = run.step(root, "research", 1)
     query = {"query": "paris population 2024"}
-    run.chat(research, "gpt-4.1", call_message("call_1", "web_search", query), input_tokens=900, output_tokens=40)
-    run.tool(research, "call_1", "web_search", query, "Paris had 2,102,650 inhabitants in 2024 (INSEE, contact presse@insee.fr).")
+    run.chat(
+        research,
+        "gpt-4.1",
+        call_message("call_1", "web_search", query),
+        input_tokens=900,
+        output_tokens=40,
+    )
+    run.tool(
+        research,
+        "call_1",
+        "web_search",
+        query,
+        "Paris had 2,102,650 inhabitants in 2024 (INSEE, contact presse@insee.fr).",
+    )
     if failure is not None and failure.where == "read_file":
         path = {"path": failure.message.split("'")[1]}
-        run.chat(research, "gpt-4.1", call_message("call_2", "read_file", path), input_tokens=1100, output_tokens=30)
-        run.tool(research, "call_2", "read_file", path, "", error=(failure.error_type, failure.message))
+        run.chat(
+            research,
+            "gpt-4.1",
+            call_message("call_2", "read_file", path),
+            input_tokens=1100,
+            output_tokens=30,
+        )
+        run.tool(
+            research, "call_2", "read_file", path, "", error=(failure.error_type, failure.message)
+        )
         run.close(research, error=failure.message)
         return _fail(run, root, failure)
     if variant:
         second = {"query": "paris population history since 2000"}
-        run.chat(research, "gpt-4.1", call_message("call_2", "web_search", second), input_tokens=1200, output_tokens=45)
-        run.tool(research, "call_2", "web_search", second, "2,125,246 (2000); 2,229,621 (2012); 2,102,650 (2024).")
+        run.chat(
+            research,
+            "gpt-4.1",
+            call_message("call_2", "web_search", second),
+            input_tokens=1200,
+            output_tokens=45,
+        )
+        run.tool(
+            research,
+            "call_2",
+            "web_search",
+            second,
+            "2,125,246 (2000); 2,229,621 (2012); 2,102,650 (2024).",
+        )
     else:
         page = {"url": "https://en.wikipedia.org/wiki/Demographics_of_Paris"}
-        run.chat(research, "gpt-4.1", call_message("call_2", "web_fetch", page), input_tokens=1200, output_tokens=35)
+        run.chat(
+            research,
+            "gpt-4.1",
+            call_message("call_2", "web_fetch", page),
+            input_tokens=1200,
+            output_tokens=35,
+        )
         if failure is not None and failure.where == "web_fetch":
-            run.tool(research, "call_2", "web_fetch", page, "", duration_ms=30_000, error=(failure.error_type, failure.message))
+            run.tool(
+                research,
+                "call_2",
+                "web_fetch",
+                page,
+                "",
+                duration_ms=30_000,
+                error=(failure.error_type, failure.message),
+            )
             run.close(research, error=failure.message)
             return _fail(run, root, failure)
-        run.tool(research, "call_2", "web_fetch", page, "Population: 2,125,246 (1999) ... 2,102,650 (2024).", duration_ms=1500)
+        run.tool(
+            research,
+            "call_2",
+            "web_fetch",
+            page,
+            "Population: 2,125,246 (1999) ... 2,102,650 (2024).",
+            duration_ms=1500,
+        )
     run.close(research)
 
     summarize = run.step(root, "summarize", 2)
@@ -294,36 +361,79 @@ def build_run(name: str, start_ns: int, *, variant: bool = False, failure: Failu
         summarize,
         {semconv.GEN_AI_OPERATION_NAME: "invoke_agent", semconv.GEN_AI_AGENT_NAME: "summarizer"},
     )
-    notes = [text_message("user", "Summarize the population trend: " + run.messages[-1]["parts"][0]["response"])]
+    notes = [
+        text_message(
+            "user", "Summarize the population trend: " + run.messages[-1]["parts"][0]["response"]
+        )
+    ]
     run.chat(
-        sub, "gpt-4.1-mini", text_message("assistant", "Roughly flat: about 2.1 million, peaking near 2.23 million in 2012."),
-        input_tokens=600, output_tokens=60, messages=notes, agent="summarizer",
+        sub,
+        "gpt-4.1-mini",
+        text_message(
+            "assistant", "Roughly flat: about 2.1 million, peaking near 2.23 million in 2012."
+        ),
+        input_tokens=600,
+        output_tokens=60,
+        messages=notes,
+        agent="summarizer",
     )
     run.close(sub)
     run.close(summarize)
 
     answer = run.step(root, "answer", 3)
-    final = text_message("assistant", "Paris has about 2.10 million residents (2024), down slightly from 2.13 million in 2000 after a 2012 peak.")
+    final = text_message(
+        "assistant",
+        "Paris has about 2.10 million residents (2024), down slightly from 2.13 million in 2000 after a 2012 peak.",
+    )
     if failure is not None and failure.where == "model":
-        run.chat(answer, "claude-opus-4-1", final, input_tokens=2400, output_tokens=120, error=(failure.error_type, failure.message))
-        run.chat(answer, "claude-opus-4-1", final, input_tokens=2400, output_tokens=120, error=(failure.error_type, failure.message), retry_attempt=1)
+        run.chat(
+            answer,
+            "claude-opus-4-1",
+            final,
+            input_tokens=2400,
+            output_tokens=120,
+            error=(failure.error_type, failure.message),
+        )
+        run.chat(
+            answer,
+            "claude-opus-4-1",
+            final,
+            input_tokens=2400,
+            output_tokens=120,
+            error=(failure.error_type, failure.message),
+            retry_attempt=1,
+        )
         run.close(answer, error=failure.message)
         return _fail(run, root, failure)
-    run.chat(answer, "claude-opus-4-1", final, input_tokens=2400, output_tokens=120,
-             error=("RateLimitError", "429 rate limit exceeded, retry after 200ms"))
-    run.chat(answer, "claude-opus-4-1", final, input_tokens=2400, output_tokens=120, retry_attempt=1)
+    run.chat(
+        answer,
+        "claude-opus-4-1",
+        final,
+        input_tokens=2400,
+        output_tokens=120,
+        error=("RateLimitError", "429 rate limit exceeded, retry after 200ms"),
+    )
+    run.chat(
+        answer, "claude-opus-4-1", final, input_tokens=2400, output_tokens=120, retry_attempt=1
+    )
     run.memory(answer, "write", ["paris"])
     run.close(answer)
     run.close(root)
     root.status.CopyFrom(Status(code=Status.STATUS_CODE_OK))
-    root.attributes.extend(_attributes({semconv.AGENTTRACE_RUN_OUTCOME: "success", **_aggregates(run)}))
+    root.attributes.extend(
+        _attributes({semconv.AGENTTRACE_RUN_OUTCOME: "success", **_aggregates(run)})
+    )
     return run
 
 
 def _aggregates(run: RunBuilder) -> dict[str, Any]:
     """Usage sums on the root agent span, as ``agenttrace.aggregate.*`` and, as some
     instrumentations do, ``gen_ai.usage.*``: analyses must not add them to the model calls."""
-    models = [s for s in run.spans if any(kv.key == semconv.GEN_AI_USAGE_INPUT_TOKENS for kv in s.attributes)]
+    models = [
+        s
+        for s in run.spans
+        if any(kv.key == semconv.GEN_AI_USAGE_INPUT_TOKENS for kv in s.attributes)
+    ]
 
     def total(key: str) -> int:
         return sum(kv.value.int_value for s in models for kv in s.attributes if kv.key == key)
@@ -346,14 +456,38 @@ def _fail(run: RunBuilder, root: Span, failure: Failure) -> RunBuilder:
 def failures_to_plant() -> list[tuple[str, Failure]]:
     out = []
     for i, seconds in enumerate((30, 45, 60)):
-        out.append((f"fail-fetch-{i}", Failure("web_fetch", "TimeoutError",
-                                               f"timed out after {seconds}s fetching https://example.org/page/{i}")))
+        out.append(
+            (
+                f"fail-fetch-{i}",
+                Failure(
+                    "web_fetch",
+                    "TimeoutError",
+                    f"timed out after {seconds}s fetching https://example.org/page/{i}",
+                ),
+            )
+        )
     for i in range(2):
         folder = uuid.UUID(bytes=_id("folder", i, size=16))
-        out.append((f"fail-read-{i}", Failure("read_file", "FileNotFoundError",
-                                              f"[Errno 2] No such file or directory: '/tmp/work/{folder}/notes.txt'")))
-    out.append(("fail-ratelimit-0", Failure("model", "RateLimitError",
-                                            "429 rate limit exceeded for request req_8f3a9c1d2e; retry after 1200ms")))
+        out.append(
+            (
+                f"fail-read-{i}",
+                Failure(
+                    "read_file",
+                    "FileNotFoundError",
+                    f"[Errno 2] No such file or directory: '/tmp/work/{folder}/notes.txt'",
+                ),
+            )
+        )
+    out.append(
+        (
+            "fail-ratelimit-0",
+            Failure(
+                "model",
+                "RateLimitError",
+                "429 rate limit exceeded for request req_8f3a9c1d2e; retry after 1200ms",
+            ),
+        )
+    )
     return out
 
 
@@ -392,7 +526,9 @@ def write_example_store(url: str) -> dict[str, str]:
     baseline = runs["baseline"].spans
     half = len(baseline) // 2
     write_requests(url, [to_request(baseline[:half])], writer_id="example-a")
-    rest = baseline[half:] + [s for name, run in runs.items() if name != "baseline" for s in run.spans]
+    rest = baseline[half:] + [
+        s for name, run in runs.items() if name != "baseline" for s in run.spans
+    ]
     write_requests(url, [to_request(rest)], writer_id="example-b")
     return {name: run.trace_id.hex() for name, run in runs.items()}
 

@@ -135,9 +135,7 @@ def diff_spans(
             "b_index": j1,
             "a": step_dict(steps_a[i1], i1) if i1 < i2 else None,
             "b": step_dict(steps_b[j1], j1) if j1 < j2 else None,
-            "context": [
-                step_dict(steps_a[i], i) for i in range(max(0, i1 - CONTEXT_STEPS), i1)
-            ],
+            "context": [step_dict(steps_a[i], i) for i in range(max(0, i1 - CONTEXT_STEPS), i1)],
         }
     deltas: dict[str, Any] = {"steps": len(steps_b) - len(steps_a)}
     for name in _DELTA_FIELDS:
@@ -150,9 +148,7 @@ def diff_spans(
         "b": _run_summary(summary_b, steps_b),
         "branch_point": branch_point,
         "matched_steps": matched,
-        "alignment": [
-            {"op": tag, "a": [i1, i2], "b": [j1, j2]} for tag, i1, i2, j1, j2 in ops
-        ],
+        "alignment": [{"op": tag, "a": [i1, i2], "b": [j1, j2]} for tag, i1, i2, j1, j2 in ops],
         "deltas": deltas,
     }
 

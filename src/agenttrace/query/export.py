@@ -153,7 +153,11 @@ def sts_lines(summary: dict[str, Any], spans: list[SpanRecord]) -> list[dict[str
     """One session: the header, then the conversation as the outermost agent had it — the first
     model call's full input, each model output, and the tool results between calls."""
     harness = next(
-        (str(s.attributes["agenttrace.harness.name"]) for s in spans if s.attributes.get("agenttrace.harness.name")),
+        (
+            str(s.attributes["agenttrace.harness.name"])
+            for s in spans
+            if s.attributes.get("agenttrace.harness.name")
+        ),
         summary["service_name"] or "agenttrace",
     )
     lines: list[dict[str, Any]] = [
@@ -172,7 +176,9 @@ def sts_lines(summary: dict[str, Any], spans: list[SpanRecord]) -> list[dict[str
     main = [s for s in models if s.depth == top]
     first = main[0]
     if first.system_instructions:
-        lines.append(_sts_message("system", instructions_text(parse_json(first.system_instructions))))
+        lines.append(
+            _sts_message("system", instructions_text(parse_json(first.system_instructions)))
+        )
     seen = 0
     for call in main:
         inputs = parse_messages(call.input_messages)
@@ -183,7 +189,11 @@ def sts_lines(summary: dict[str, Any], spans: list[SpanRecord]) -> list[dict[str
             lines.extend(_sts_from_message(message, None, call.start_ns // 1_000_000))
         outputs = parse_messages(call.output_messages)
         for message in outputs:
-            lines.extend(_sts_from_message({**message, "role": "assistant"}, call.model, call.end_ns // 1_000_000))
+            lines.extend(
+                _sts_from_message(
+                    {**message, "role": "assistant"}, call.model, call.end_ns // 1_000_000
+                )
+            )
         seen = len(inputs) + len(outputs)
     return lines
 
@@ -205,7 +215,11 @@ def _rfc3339(ns: int) -> str:
 
 def halo_span(span: SpanRecord) -> dict[str, Any]:
     """One span in HALO's flat shape with OpenInference attribute keys."""
-    kind = "EMBEDDING" if span.operation == "embeddings" else _OPENINFERENCE_KIND.get(span.kind, "CHAIN")
+    kind = (
+        "EMBEDDING"
+        if span.operation == "embeddings"
+        else _OPENINFERENCE_KIND.get(span.kind, "CHAIN")
+    )
     attributes: dict[str, Any] = {
         k: v for k, v in span.attributes.items() if not k.startswith("gen_ai.")
     }
@@ -218,7 +232,10 @@ def halo_span(span: SpanRecord) -> dict[str, Any]:
         attributes["llm.token_count.total"] = span.input_tokens + span.output_tokens
         attributes["llm.token_count.prompt_details.cache_read"] = span.cache_read_tokens
         attributes["llm.token_count.prompt_details.cache_write"] = span.cache_write_tokens
-        for prefix, text in (("llm.input_messages", span.input_messages), ("llm.output_messages", span.output_messages)):
+        for prefix, text in (
+            ("llm.input_messages", span.input_messages),
+            ("llm.output_messages", span.output_messages),
+        ):
             for i, message in enumerate(parse_messages(text)):
                 attributes[f"{prefix}.{i}.message.role"] = message.get("role")
                 attributes[f"{prefix}.{i}.message.content"] = message_text(message)

@@ -101,7 +101,12 @@ def parse_messages(text: str | None) -> list[dict[str, Any]]:
         value = [value]
     if not isinstance(value, list):
         return [{"role": "unknown", "parts": [{"type": "text", "content": str(value)}]}]
-    return [m if isinstance(m, dict) else {"role": "unknown", "parts": [{"type": "text", "content": str(m)}]} for m in value]
+    return [
+        m
+        if isinstance(m, dict)
+        else {"role": "unknown", "parts": [{"type": "text", "content": str(m)}]}
+        for m in value
+    ]
 
 
 def message_text(message: dict[str, Any]) -> str:

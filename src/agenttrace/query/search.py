@@ -124,4 +124,6 @@ def matching_trace_ids(
     until: dt.datetime | None = None,
 ) -> list[str]:
     """Ids of the traces with at least one hit (the ``traces --text`` filter)."""
-    return [t["trace_id"] for t in search(engine, text, since=since, until=until, limit=0)["traces"]]
+    return [
+        t["trace_id"] for t in search(engine, text, since=since, until=until, limit=0)["traces"]
+    ]

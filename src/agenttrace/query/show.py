@@ -88,7 +88,9 @@ def replay(spans: list[SpanRecord]) -> list[dict[str, Any]]:
     by_call_id = {t.tool_call_id: t for t in tools if t.tool_call_id}
     outputs_of = {m.span_id: parse_messages(m.output_messages) for m in models}
     requested_by = {
-        m.span_id: [tc["id"] for msg in outputs_of[m.span_id] for tc in tool_calls(msg) if tc.get("id")]
+        m.span_id: [
+            tc["id"] for msg in outputs_of[m.span_id] for tc in tool_calls(msg) if tc.get("id")
+        ]
         for m in models
     }
     # A tool span whose call id some model requested belongs to that model call only.
@@ -136,10 +138,14 @@ def render_message(message: dict[str, Any]) -> str:
     """A message as readable text: its text, then any tool calls and tool responses."""
     lines = [message_text(message)]
     for call in tool_calls(message):
-        lines.append(f"→ tool_call {call.get('name')}({as_text(call.get('arguments'))}) id={call.get('id')}")
+        lines.append(
+            f"→ tool_call {call.get('name')}({as_text(call.get('arguments'))}) id={call.get('id')}"
+        )
     parts = message.get("parts")
     if isinstance(parts, list):
         for part in parts:
             if isinstance(part, dict) and part.get("type") == "tool_call_response":
-                lines.append(f"← tool_response id={part.get('id')}: {as_text(part.get('response'))}")
+                lines.append(
+                    f"← tool_response id={part.get('id')}: {as_text(part.get('response'))}"
+                )
     return "\n".join(line for line in lines if line)

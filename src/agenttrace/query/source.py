@@ -99,7 +99,9 @@ class SpanSource:
         else:
             import pyarrow.dataset as ds
 
-            dataset = ds.dataset(list(paths), filesystem=self.fs, format="parquet", schema=SPAN_SCHEMA)
+            dataset = ds.dataset(
+                list(paths), filesystem=self.fs, format="parquet", schema=SPAN_SCHEMA
+            )
             con.register(f"{name}_dataset", dataset)
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {columns} FROM {name}_dataset"
@@ -108,4 +110,3 @@ class SpanSource:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-

@@ -111,7 +111,9 @@ def stats(engine: QueryEngine, selection: TraceFilter | None = None) -> dict[str
     if costliest:
         step = costliest[0]
         step["start_time"] = iso_ns(int(step.pop("start_ns")))
-        step["share_of_cost"] = round(float(step["cost_usd"]) / total_cost, 4) if total_cost else 0.0
+        step["share_of_cost"] = (
+            round(float(step["cost_usd"]) / total_cost, 4) if total_cost else 0.0
+        )
         report["costliest_step"] = step
     else:
         report["costliest_step"] = None

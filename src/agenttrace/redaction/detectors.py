@@ -29,7 +29,7 @@ class Detector:
 
     name: str
     category: Category
-    pattern: re.Pattern[str]
+    patterns: tuple[re.Pattern[str], ...]
     prefilter: str
     keywords: tuple[str, ...] = ()
     needs_digit: bool = False
@@ -37,6 +37,12 @@ class Detector:
     groups: tuple[str, ...] = ()
     description: str = ""
     not_after: re.Pattern[str] | None = None
+    bound_prefilter: bool = True
+    # How the engine finds match starts: "scan" runs the patterns over the whole text;
+    # "keyword" tries them only where a keyword occurs (every match starts with one);
+    # "window" searches a window of ``window`` characters around each keyword occurrence.
+    anchor: Literal["scan", "keyword", "window"] = "scan"
+    window: tuple[int, int] = (0, 0)
 
     def starts_token(self, text: str, start: int) -> bool:
         """The match is not glued to the preceding text (a JSON escape like ``\\n`` is a gap).
@@ -54,7 +60,7 @@ class Detector:
     @property
     def bounded_prefilter(self) -> str:
         """``prefilter`` with the same start-of-token condition, for Hyperscan and RE2."""
-        if self.not_after is None:
+        if self.not_after is None or not self.bound_prefilter:
             return self.prefilter
         allowed = "[^" + self.not_after.pattern[1:]
         return rf"(?:^|{allowed}|\\[{_JSON_ESCAPES}])(?:{self.prefilter})"
@@ -126,13 +132,12 @@ _SECRET_KEY_WORDS = (
     r"password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|"
     r"private[_-]?key|client[_-]?secret|credentials?"
 )
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 
 
 def _d(
     name: str,
     category: Category,
-    pattern: str,
+    pattern: str | tuple[str, ...],
     prefilter: str,
     description: str,
     *,
@@ -142,13 +147,17 @@ def _d(
     groups: tuple[str, ...] = (),
     flags: int = 0,
     not_after: str | None = None,
+    bound_prefilter: bool = True,
+    anchor: Literal["scan", "keyword", "window"] = "scan",
+    window: tuple[int, int] = (0, 0),
 ) -> Detector:
+    sources = (pattern,) if isinstance(pattern, str) else pattern
     return Detector(
         name=name,
         category=category,
         # ASCII classes, as in the Hyperscan and RE2 prefilters: a pattern and its prefilter
         # must agree on what \s, \d and \w match.
-        pattern=re.compile(pattern, flags | re.ASCII),
+        patterns=tuple(re.compile(source, flags | re.ASCII) for source in sources),
         prefilter=prefilter,
         keywords=keywords,
         needs_digit=needs_digit,
@@ -156,6 +165,9 @@ def _d(
         groups=groups,
         description=description,
         not_after=re.compile(not_after, re.ASCII) if not_after is not None else None,
+        bound_prefilter=bound_prefilter,
+        anchor=anchor,
+        window=window,
     )
 
 
@@ -192,6 +204,8 @@ DETECTORS: tuple[Detector, ...] = (
         keywords=("://",),
         validator=_url_credentials,
         groups=("value",),
+        anchor="window",
+        window=(24, 600),
     ),
     _d(
         "aws_access_key_id",
@@ -211,6 +225,7 @@ DETECTORS: tuple[Detector, ...] = (
         "AWS secret access keys: 40 base64 characters after a `secret…key` name.",
         keywords=("secret",),
         groups=("value",),
+        anchor="keyword",
     ),
     _d(
         "github_fine_grained_token",
@@ -315,6 +330,7 @@ DETECTORS: tuple[Detector, ...] = (
         keywords=("authorization", "bearer", "basic", "api-key", "auth-token"),
         validator=_authorization,
         groups=("header", "bearer", "basic"),
+        anchor="keyword",
     ),
     _d(
         "secret_assignment",
@@ -330,6 +346,7 @@ DETECTORS: tuple[Detector, ...] = (
                   "apikey", "access_key", "access-key", "accesskey", "private", "credential"),
         validator=_literal_assignment,
         groups=("quoted", "bare"),
+        anchor="keyword",
     ),  # fmt: skip
     _d(
         "generic_secret",
@@ -343,6 +360,7 @@ DETECTORS: tuple[Detector, ...] = (
         keywords=("key", "credential", "auth", "signature", "salt", "seed", "cert"),
         validator=_on_value(v.high_entropy_secret_ok),
         groups=("value",),
+        anchor="keyword",
     ),
     _d(
         "email",
@@ -350,18 +368,22 @@ DETECTORS: tuple[Detector, ...] = (
         r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
         r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
         r"[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])",
-        r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]{2}",
+        r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]{2}",
         "Email addresses (not `git@host` remotes or `name@2x.png` assets).",
         not_after=r"[\w.%+-]",
+        bound_prefilter=False,  # the prefilter starts one character before the "@"
         keywords=("@",),
         validator=lambda m: v.email_ok(m.group(0)),
+        anchor="window",
+        window=(64, 300),
     ),
     _d(
         "credit_card",
         "pii",
         r"(?:4\d{3}|5[1-5]\d\d|2[2-7]\d\d|3[47]\d\d|3(?:0[0-5]|[68]\d)\d|35\d\d"
-        r"|6(?:011|5\d\d|4[4-9]\d|2\d\d))(?:[ -]?\d){9,15}(?!\w|\.\d)",
-        r"[2-6]\d{3}(?:[ -]?\d){9}",
+        r"|6(?:011|5\d\d|4[4-9]\d|2\d\d))"
+        r"(?:\d{9,15}|[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]?\d{1,3})?|[ -]\d{6}[ -]\d{4,5})(?!\w|\.\d)",
+        r"[2-6]\d{3}(?:\d{9}|[ -]\d{4}[ -]\d{4}[ -]\d|[ -]\d{6}[ -]\d{4})",
         "Payment card numbers (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay"
         " prefixes), 13-19 digits, Luhn-checked, with no, space or dash separators.",
         not_after=r"[\w.-]",
@@ -382,8 +404,10 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "us_ssn",
         "pii",
-        r"\d{3}-\d{2}-\d{4}(?![\w-])"
-        r"|(?i:ssn|social security(?: number)?)\W{0,5}(?P<ssn>\d{9})(?!\d)",
+        (
+            r"\d\d\d-\d\d-\d{4}(?![\w-])",
+            r"(?i:ssn|social security(?: number)?)\W{0,5}(?P<ssn>\d{9})(?!\d)",
+        ),
         r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security)[\s\S]{0,32}\d{9}",
         "US social security numbers `123-45-6789`, or 9 digits after `SSN`/`social security`;"
         " never-issued areas (000, 666, 900-999), group 00 and serial 0000 are rejected.",
@@ -395,11 +419,16 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "phone",
         "pii",
-        r"\+[1-9][\d ().-]{6,22}\d(?!\d)"
-        r"|(?:1[ .-])?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)"
-        r"|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?!\w|[.-]\d)"
-        r"|0[1-9](?:[ .]\d\d){4}(?!\w|[.-]\d)",
-        r"\+[1-9][\d ().-]{6,22}\d|(?:1[ .-])?\(?[2-9]\d\d\)?[ .-]?[2-9]\d\d[ .-]\d{4}"
+        (
+            r"\+[1-9][\d ().-]{6,22}\d(?!\d)",
+            # North American: 1-800-555-0199, (415) 555-0123, 415.555.0123
+            r"1[ .-](?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)",
+            r"\([2-9]\d\d\)\s?[2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)",
+            r"[2-9]\d\d[ .-][2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)",
+            r"0(?:\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}|[1-9](?:[ .]\d\d){4})(?!\w|[.-]\d)",
+        ),
+        r"\+[1-9][\d ().-]{6,22}\d"
+        r"|(?:1[ .-])?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}"
         r"|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}|0[1-9](?:[ .]\d\d){4}",
         "Phone numbers: international (`+44 20 7946 0958`, `+14155550123`), North American"
         " (`(415) 555-0123`, `415-555-0123`) and trunk-prefixed national formats (`020 7946"
@@ -411,7 +440,7 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "ipv4",
         "pii",
-        _OCTET + r"(?:\." + _OCTET + r"){3}(?!\w|\.\d)",
+        r"\d\d?\d?(?:\.\d\d?\d?){3}(?!\w|\.\d)",
         r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
         "IPv4 addresses (not loopback, 0.0.0.0 or broadcast; not after `version`).",
         not_after=r"[\w.@-]",
@@ -421,7 +450,7 @@ DETECTORS: tuple[Detector, ...] = (
     _d(
         "ipv6",
         "pii",
-        r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[\w.]+)?(?![\w:]|\.\w)",
+        r"[0-9A-Fa-f][0-9A-Fa-f]{0,3}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[\w.]+)?(?![\w:]|\.\w)",
         r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
         "IPv6 addresses in full or compressed form, validated with `ipaddress` (not loopback,"
         " not `::`, at least three groups).",

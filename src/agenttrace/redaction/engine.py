@@ -20,7 +20,7 @@ import hmac
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -342,7 +342,7 @@ class Redactor:
                     has_digit = _DIGIT.search(text) is not None
                 if not has_digit:
                     continue
-            for match in detector.pattern.finditer(text):
+            for match in _matches(detector, text, lowered):
                 if not detector.starts_token(text, match.start()):
                     continue
                 if detector.validator is not None and not detector.validator(match):
@@ -389,6 +389,32 @@ class Redactor:
         # Never log the value: it is exactly what must not leak.
         logger.exception("agenttrace redaction failed in %s; value replaced", where)
         return ERROR_MARKER
+
+
+def _matches(detector: Detector, text: str, lowered: str | None) -> Iterator[re.Match[str]]:
+    """Matches of the detector's patterns, found the cheapest way its ``anchor`` allows."""
+    # lower() can change the length of some non-ASCII text; offsets then do not line up.
+    if detector.anchor == "scan" or lowered is None or len(lowered) != len(text):
+        for pattern in detector.patterns:
+            yield from pattern.finditer(text)
+        return
+    before, after = detector.window
+    seen: set[tuple[int, int]] = set()
+    for keyword in detector.keywords:
+        pos = lowered.find(keyword)
+        while pos != -1:
+            for pattern in detector.patterns:
+                if detector.anchor == "keyword":
+                    match = pattern.match(text, pos)
+                    if match is not None:
+                        yield match
+                    continue
+                end = pos + len(keyword) + after
+                for match in pattern.finditer(text, max(0, pos - before), end):
+                    if match.span() not in seen:
+                        seen.add(match.span())
+                        yield match
+            pos = lowered.find(keyword, pos + 1)
 
 
 def _merge(raw: list[tuple[int, int, int, str]]) -> list[Finding]:

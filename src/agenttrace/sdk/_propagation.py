@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
+from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link
 
 from agenttrace import semconv as sc
-from agenttrace.sdk._span import SpanHandle
+from agenttrace.sdk._span import RUN_ID_BAGGAGE, SpanHandle, current_frame
 
 __all__ = ["ContextThreadPoolExecutor", "extract", "inject", "link", "wrap_context"]
 
@@ -51,8 +51,15 @@ class ContextThreadPoolExecutor(ThreadPoolExecutor):
 def inject(
     carrier: MutableMapping[str, str] | None = None, context: Context | None = None
 ) -> MutableMapping[str, str]:
-    """Write the current (or given) context into ``carrier`` (new dict if None) and return it."""
+    """Write the current (or given) context into ``carrier`` (new dict if None) and return it.
+
+    Besides ``traceparent``/``tracestate`` the carrier gets ``baggage`` with
+    ``agenttrace.run.id``, so the remote side keeps the run id even if it starts a new trace.
+    """
     target: MutableMapping[str, str] = {} if carrier is None else carrier
+    frame = current_frame(context)
+    if frame is not None:
+        context = baggage.set_baggage(RUN_ID_BAGGAGE, frame.run_id, context)
     propagate.inject(target, context=context)
     return target
 

@@ -68,28 +68,18 @@ class SpanHandle:
     code.
     """
 
-    __slots__ = (
-        "_capture",
-        "_capture_output",
-        "_chunks",
-        "_ended",
-        "_finish_reasons",
-        "_first_chunk_ns",
-        "_items",
-        "_operation",
-        "_original_size",
-        "_parent_aggregate",
-        "_request_model",
-        "_response_model",
-        "_start_ns",
-        "_text",
-        "_truncated_keys",
-        "_usage",
-        "context",
-        "frame",
-        "span",
-        "spec",
-    )
+    # Rarely set state lives in class-level defaults so that starting a span stays cheap.
+    _capture_output: bool = True
+    _response_model: str | None = None
+    _usage: Usage | None = None
+    _first_chunk_ns: int | None = None
+    _chunks: int = 0
+    _text: list[str] | None = None
+    _items: list[Any] | None = None
+    _finish_reasons: tuple[str, ...] = ()
+    _truncated_keys: list[str] | None = None
+    _original_size: int = 0
+    _ended: bool = False
 
     def __init__(
         self,
@@ -100,7 +90,6 @@ class SpanHandle:
         parent_aggregate: Aggregate | None,
         capture: bool,
         request_model: str | None,
-        start_ns: int,
         operation: str,
     ) -> None:
         self.span = span
@@ -109,19 +98,7 @@ class SpanHandle:
         self.context: Context = context
         self._parent_aggregate = parent_aggregate
         self._capture = capture and span.is_recording()
-        self._capture_output = True
         self._request_model = request_model
-        self._response_model: str | None = None
-        self._usage: Usage | None = None
-        self._start_ns = start_ns
-        self._first_chunk_ns: int | None = None
-        self._chunks = 0
-        self._text: list[str] | None = None
-        self._items: list[Any] | None = None
-        self._finish_reasons: list[str] = []
-        self._truncated_keys: list[str] | None = None
-        self._original_size = 0
-        self._ended = False
         self._operation = operation
 
     # -- generic -------------------------------------------------------------------------------
@@ -227,17 +204,19 @@ class SpanHandle:
         if response_id:
             self.span.set_attribute(sc.GEN_AI_RESPONSE_ID, response_id)
         if finish_reasons:
-            self._finish_reasons.extend(finish_reasons)
+            self._finish_reasons = (*self._finish_reasons, *finish_reasons)
             self.span.set_attribute(sc.GEN_AI_RESPONSE_FINISH_REASONS, list(self._finish_reasons))
 
     def record_chunk(self, chunk: Any = None) -> None:
         """One streamed chunk: time to first chunk, accumulated text, usage from the final one."""
         if self._first_chunk_ns is None and self.spec.kind is Kind.LLM:
             self._first_chunk_ns = time.time_ns()
-            self.span.set_attribute(
-                sc.AGENTTRACE_RESPONSE_TIME_TO_FIRST_CHUNK_MS,
-                round((self._first_chunk_ns - self._start_ns) / 1e6, 3),
-            )
+            started = getattr(self.span, "start_time", None)
+            if isinstance(started, int):
+                self.span.set_attribute(
+                    sc.AGENTTRACE_RESPONSE_TIME_TO_FIRST_CHUNK_MS,
+                    round((self._first_chunk_ns - started) / 1e6, 3),
+                )
         self._chunks += 1
         if chunk is None:
             return
@@ -285,7 +264,7 @@ class SpanHandle:
         span = self.span
         kind = self.spec.kind
         if self._text is not None:
-            self.set_output(text_output("".join(self._text), self._finish_reasons))
+            self.set_output(text_output("".join(self._text), list(self._finish_reasons)))
         elif self._items is not None:
             self.set_output(self._items)
         if kind is Kind.LLM:
@@ -365,7 +344,6 @@ def start(
         tracer = get_tracer()
     parent_ctx = otel_context.get_current() if parent is None else parent
     parent_handle = otel_context.get_value(_HANDLE_KEY, parent_ctx)
-    start_ns = time.time_ns()
     if isinstance(parent_handle, SpanHandle):
         parent_frame = parent_handle.frame
         span = tracer.start_span(
@@ -374,7 +352,6 @@ def start(
             spec.span_kind,
             {**attributes, sc.AGENTTRACE_RUN_ID: parent_frame.run_id},
             links,
-            start_ns,
         )
         ctx = trace.set_span_in_context(span, parent_ctx)
         parent_aggregate = parent_frame.aggregate
@@ -384,11 +361,12 @@ def start(
             else parent_frame
         )
     else:
-        span = tracer.start_span(name, parent_ctx, spec.span_kind, attributes, links, start_ns)
+        span = tracer.start_span(name, parent_ctx, spec.span_kind, attributes, links)
         run_id = baggage.get_baggage(RUN_ID_BAGGAGE, parent_ctx)
         if not isinstance(run_id, str):
-            # A new run: its id is the trace id, which a W3C traceparent carries across
-            # processes; baggage carries it too, in case a child starts a new trace.
+            # A new run: its id is its trace id, which a W3C traceparent carries to other
+            # processes. agenttrace.inject() also puts it in baggage, for remote sides that
+            # start a new trace.
             run_id = trace.format_trace_id(span.get_span_context().trace_id)
         span.set_attribute(sc.AGENTTRACE_RUN_ID, run_id)
         parent_aggregate = None
@@ -404,7 +382,6 @@ def start(
         parent_aggregate,
         settings.capture_content if capture is None else capture,
         request_model,
-        start_ns,
         str(attributes.get(sc.GEN_AI_OPERATION_NAME, "step")),
     )
     handle.context = otel_context.set_value(_HANDLE_KEY, handle, ctx)

@@ -8,6 +8,7 @@ and 1-4 KB tool results, occasional retry events, memory links and errors.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -41,6 +42,7 @@ def _vocabulary(size: int = 4000) -> tuple[list[str], list[float]]:
 
 
 _WORDS, _WEIGHTS = _vocabulary()
+_CUMULATIVE = list(itertools.accumulate(_WEIGHTS))  # choices() would redo this per call
 _MODELS = (("anthropic", "claude-sonnet-4-5"), ("openai", "gpt-4.1"), ("openai", "gpt-4.1-mini"))
 _TOOLS = ("read_file", "run_tests", "search_code", "edit_file", "list_dir", "web_fetch")
 
@@ -61,7 +63,7 @@ def _kv(key: str, value: Any) -> KeyValue:
 
 
 def _text(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choices(_WORDS, _WEIGHTS, k=words))
+    return " ".join(rng.choices(_WORDS, cum_weights=_CUMULATIVE, k=words))
 
 
 class _Run:

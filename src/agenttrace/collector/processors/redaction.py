@@ -16,10 +16,11 @@ make them secret, go through the engine's precise path.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import pyarrow as pa
 
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import set_attribute, set_value, to_python
@@ -31,11 +32,11 @@ from agenttrace.redaction import (
     RedactionSummary,
     Redactor,
 )
+from agenttrace.redaction.columnar import ColumnRedactor
 from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
 
 # Secret-like member names the detectors' own patterns do not spell out.
 _EXTRA_KEY_WORDS = ("cookie",)
-_SEPARATOR = "\n\x00\n"
 _KEY_CACHE_SIZE = 8192
 
 
@@ -70,48 +71,28 @@ def _config_error(err: RedactionConfigError) -> ConfigError:
 
 
 class BatchPrefilter:
-    """Screens many strings at once with the engine's detector patterns.
+    """Screens every string of a batch at once with the engine's column prefilter.
 
-    The strings are joined with a separator no pattern can use and each enabled detector runs
-    once over the whole text (skipped outright when its keywords appear nowhere). A match marks
-    every string it overlaps, so the screen can only err towards more candidates: validators
-    and allow rules are left to the precise path.
+    :class:`~agenttrace.redaction.columnar.ColumnRedactor` runs one multi-pattern pass
+    (Hyperscan when available) over all strings and returns a superset of the ones that can
+    hold a finding. Member names that make a JSON value secret by themselves but that no
+    detector pattern spells out (``cookie``) are added on top.
     """
 
-    def __init__(self, redactor: Redactor) -> None:
-        self._detectors = redactor.detectors
+    def __init__(self, redactor: Redactor, engine: str = "auto") -> None:
+        self._columns = ColumnRedactor(redactor, engine=engine)
+
+    @property
+    def engine(self) -> str:
+        return self._columns.engine
 
     def candidates(self, texts: list[str]) -> set[int]:
         if not texts:
             return set()
-        joined = _SEPARATOR.join(texts)
-        starts: list[int] = []
-        position = 0
-        for text in texts:
-            starts.append(position)
-            position += len(text) + len(_SEPARATOR)
-        lowered = joined.lower()
-        has_digit = (
-            any(c.isdigit() for c in joined)
-            if any(d.needs_digit for d in self._detectors)
-            else False
-        )
-        marked: set[int] = set()
-        for detector in self._detectors:
-            if detector.keywords and not any(k in lowered for k in detector.keywords):
-                continue
-            if detector.needs_digit and not has_digit:
-                continue
-            for match in detector.pattern.finditer(joined):
-                first = bisect.bisect_right(starts, match.start()) - 1
-                last = bisect.bisect_right(starts, max(match.end() - 1, match.start())) - 1
-                marked.update(range(first, last + 1))
-        for word in _EXTRA_KEY_WORDS:
-            if word in lowered:
-                found = lowered.find(word)
-                while found != -1:
-                    marked.add(bisect.bisect_right(starts, found) - 1)
-                    found = lowered.find(word, found + 1)
+        marked = set(self._columns.candidates(pa.array(texts, pa.string())))
+        for index, text in enumerate(texts):
+            if index not in marked and any(w in text.lower() for w in _EXTRA_KEY_WORDS):
+                marked.add(index)
         return marked
 
 

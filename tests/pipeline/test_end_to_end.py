@@ -1,0 +1,200 @@
+"""The pipeline inside real collectors: OpenInference and old-GenAI spans land in Parquet with the
+hot columns filled, secrets hidden in events, links and status messages reach neither the WAL
+nor the Parquet files, and the forward processor delivers into a second collector."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from openinference.semconv.trace import SpanAttributes as OI
+from opentelemetry.semconv_ai import SpanAttributes as AI
+from pipeline_helpers import build_request
+
+from agenttrace.collector.config import load_config
+from agenttrace.collector.service import Collector
+
+GITHUB = "ghp_" + "Zq8Wx7Vc6Bn5Mm4Ll3Kk2Jj1Hh0Gg9Ff8Ee"
+STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dcQ"
+EMAIL = "ops.lead@acme-payments.example"
+SECRETS = (GITHUB, STRIPE, EMAIL)
+
+SPANS: list[dict[str, Any]] = [
+    {
+        "trace_id": 77,
+        "span_id": 1,
+        "name": "agent1",
+        "attributes": {OI.OPENINFERENCE_SPAN_KIND: "AGENT", OI.LLM_SYSTEM: "openai"},
+    },
+    {
+        "trace_id": 77,
+        "span_id": 2,
+        "parent_span_id": 1,
+        "name": "ChatCompletion",
+        "attributes": {
+            OI.OPENINFERENCE_SPAN_KIND: "LLM",
+            OI.LLM_MODEL_NAME: "gpt-4o",
+            OI.LLM_TOKEN_COUNT_PROMPT: 321,
+            OI.LLM_TOKEN_COUNT_COMPLETION: 54,
+            f"{OI.LLM_INPUT_MESSAGES}.0.message.role": "user",
+            f"{OI.LLM_INPUT_MESSAGES}.0.message.content": "What is the refund status?",
+        },
+    },
+    {
+        "trace_id": 77,
+        "span_id": 3,
+        "parent_span_id": 1,
+        "name": "lookup_refund",
+        "attributes": {
+            OI.OPENINFERENCE_SPAN_KIND: "TOOL",
+            OI.TOOL_NAME: "lookup_refund",
+            OI.INPUT_VALUE: '{"order": 17}',
+        },
+        "status": "error",
+        "status_message": f"refund API rejected credentials {STRIPE}",
+        "events": [
+            {"name": "exception", "attributes": {"exception.message": f"token {GITHUB} expired"}}
+        ],
+        "links": [{"trace_id": 5, "span_id": 6, "attributes": {"requested_by": EMAIL}}],
+    },
+    {
+        "trace_id": 78,
+        "span_id": 4,
+        "name": "anthropic.chat",
+        "attributes": {
+            AI.LLM_REQUEST_TYPE: "chat",
+            AI.LLM_SYSTEM: "anthropic",
+            AI.LLM_REQUEST_MODEL: "claude-3-5-sonnet",
+            AI.LLM_USAGE_PROMPT_TOKENS: 900,
+            AI.LLM_USAGE_COMPLETION_TOKENS: 120,
+            AI.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 64,
+        },
+    },
+]
+PROCESSORS = [
+    {"type": "normalize"},
+    {"type": "redaction"},
+    {"type": "limits", "max_attribute_value_bytes": 65536},
+]
+
+
+def _config(root: Path, roll_interval_s: float, processors: list[dict[str, Any]]) -> Any:
+    """The pipeline comes from the YAML file, as users configure it."""
+    root.mkdir(parents=True, exist_ok=True)
+    config_file = root / "collector.yaml"
+    config_file.write_text(yaml.safe_dump({"processors": processors}))
+    overrides = {
+        "receivers": {"http_port": 0, "grpc_port": 0},
+        "store": {"url": str(root / "store")},
+        "wal": {
+            "dir": str(root / "wal"),
+            "roll_interval_s": roll_interval_s,
+            "publisher": "thread",
+        },
+        "telemetry": {"log_format": "text"},
+    }
+    return load_config(config_file, overrides, environ={})
+
+
+@pytest.fixture
+async def receiver(tmp_path: Path) -> AsyncIterator[Collector]:
+    """The second collector, receiving what the first one forwards."""
+    service = Collector(_config(tmp_path / "b", 0.3, []))
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.shutdown()
+
+
+def _post(url: str, body: bytes) -> int:
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/x-protobuf"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+def _read_rows(store: Path) -> dict[str, dict[str, Any]]:
+    import pyarrow.dataset as ds
+
+    if not (store / "spans").exists():
+        return {}
+    table = ds.dataset(store / "spans", partitioning="hive").to_table()
+    return {row["span_id"]: row for row in table.to_pylist()}
+
+
+def _tree_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+async def _wait_rows(store: Path, count: int, timeout: float = 20.0) -> dict[str, dict[str, Any]]:
+    for _ in range(int(timeout / 0.1)):
+        rows = await asyncio.to_thread(_read_rows, store)
+        if len(rows) >= count:
+            return rows
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"only {len(await asyncio.to_thread(_read_rows, store))} of {count} rows")
+
+
+async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector) -> None:
+    forward = {
+        "type": "forward",
+        "endpoints": [{"endpoint": f"{receiver.endpoints.http}/v1/traces", "name": "second"}],
+    }
+    # A long roll interval keeps the request in the WAL until shutdown publishes it.
+    first = Collector(_config(tmp_path / "a", 30.0, [*PROCESSORS, forward]))
+    await first.start()
+    try:
+        body = build_request(SPANS).SerializeToString()
+        assert all(s.encode() in body for s in SECRETS)  # the secrets really were sent
+        status = await asyncio.to_thread(_post, f"{first.endpoints.http}/v1/traces", body)
+        assert status == 200
+        wal = await asyncio.to_thread(_tree_bytes, tmp_path / "a" / "wal")
+        assert b"lookup_refund" in wal
+        assert b"gen_ai.usage.input_tokens" in wal
+        for secret in SECRETS:
+            assert secret.encode() not in wal
+    finally:
+        await first.shutdown()  # publishes the WAL and flushes the forwarder
+
+    rows = await _wait_rows(tmp_path / "a" / "store", len(SPANS))
+    agent, chat, tool, legacy = (rows[f"{i:016x}"] for i in range(1, 5))
+    assert (agent["gen_ai_operation_name"], agent["gen_ai_agent_name"]) == (
+        "invoke_agent",
+        "agent1",
+    )
+    assert agent["gen_ai_provider_name"] == "openai"
+    assert chat["gen_ai_request_model"] == "gpt-4o"
+    assert (chat["gen_ai_usage_input_tokens"], chat["gen_ai_usage_output_tokens"]) == (321, 54)
+    assert (
+        json.loads(chat["gen_ai_input_messages"])[0]["parts"][0]["content"]
+        == "What is the refund status?"
+    )
+    assert chat["name"] == "chat gpt-4o"
+    assert tool["gen_ai_tool_name"] == "lookup_refund"
+    assert tool["gen_ai_tool_call_arguments"] == '{"order": 17}'
+    assert legacy["gen_ai_request_model"] == "claude-3-5-sonnet"
+    assert legacy["gen_ai_provider_name"] == "anthropic"
+    assert (legacy["gen_ai_usage_input_tokens"], legacy["gen_ai_usage_output_tokens"]) == (900, 120)
+    assert legacy["gen_ai_usage_cache_write_input_tokens"] == 64
+    assert "[REDACTED:stripe_key]" in tool["status_message"]
+    assert "[REDACTED:github_token]" in tool["events"]
+    assert "[REDACTED:email]" in tool["links"]
+    assert json.loads(tool["attributes"])["agenttrace.redaction.count"] == 3
+    parquet = await asyncio.to_thread(_tree_bytes, tmp_path / "a" / "store")
+    for secret in SECRETS:
+        assert secret.encode() not in parquet
+
+    forwarded = await _wait_rows(tmp_path / "b" / "store", len(SPANS))
+    assert set(forwarded) == set(rows)
+    assert forwarded[f"{2:016x}"]["gen_ai_request_model"] == "gpt-4o"
+    received = await asyncio.to_thread(_tree_bytes, tmp_path / "b")
+    for secret in SECRETS:
+        assert secret.encode() not in received
