@@ -31,17 +31,18 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 SPANS_PER_REQUEST = 512
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-_WORDS = (
+_VOCABULARY = (
     "the agent plan tool call result file search repository function test error retry model "
     "context user request answer summary step memory budget token cost latency stream chunk "
     "review patch diff commit branch issue query table schema index cache config deploy build "
     "service endpoint handler request response status timeout because therefore however then "
     "first second next finally check verify update create delete read write open close run"
-).split()
+)
+_WORDS = _VOCABULARY.split()
 
 
 def _text(rng: random.Random, size: int) -> str:
@@ -99,7 +100,9 @@ def build_request(seed: int) -> ExportTraceServiceRequest:
             if index:
                 span.parent_span_id = root_id
             span.start_time_unix_nano = start + index * 1_000_000
-            span.end_time_unix_nano = span.start_time_unix_nano + rng.randrange(1, 5_000) * 1_000_000
+            span.end_time_unix_nano = (
+                span.start_time_unix_nano + rng.randrange(1, 5_000) * 1_000_000
+            )
             _attr(span, "agenttrace.run.id", run_id)
             _attr(span, "agenttrace.session.id", f"session-{seed}")
             _attr(span, "gen_ai.conversation.id", f"conv-{seed}-{trace}")
@@ -140,7 +143,7 @@ def build_request(seed: int) -> ExportTraceServiceRequest:
                 _attr(span, "gen_ai.tool.call.arguments", json.dumps({"path": f"src/m{index}.py"}))
                 _attr(span, "gen_ai.tool.call.result", _text(rng, 200))
                 if rng.random() < 0.05:
-                    span.status.code = Span.Status.STATUS_CODE_ERROR if False else 2
+                    span.status.code = Status.STATUS_CODE_ERROR
                     _attr(span, "error.type", "ToolError")
     return request
 
@@ -152,3 +155,281 @@ def _messages(rng: random.Random, role: str) -> str:
 
 def build_requests(count: int) -> list[ExportTraceServiceRequest]:
     return [build_request(seed) for seed in range(count)]
+
+
+# -- load generator (runs in its own process) --------------------------------------------
+
+
+async def _drive(
+    protocol: str, target: str, bodies: list[bytes], concurrency: int, seconds: float, rate: float
+) -> dict[str, Any]:
+    """Closed loop (``rate`` 0: ``concurrency`` requests always outstanding) or open loop."""
+    import aiohttp
+    import grpc
+
+    statuses: dict[str, int] = {}
+    acked = 0
+    deadline = time.monotonic() + seconds
+    headers = {
+        "Content-Type": "application/json" if protocol == "json" else "application/x-protobuf"
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        grpc.aio.insecure_channel(
+            target, options=[("grpc.max_send_message_length", 64 << 20)]
+        ) as channel,
+    ):
+        export = channel.unary_unary(EXPORT)
+
+        async def one(body: bytes) -> None:
+            nonlocal acked
+            try:
+                if protocol == "grpc":
+                    await export(body, timeout=60)
+                    status = "200"
+                else:
+                    async with session.post(target, data=body, headers=headers) as response:
+                        await response.read()
+                        status = str(response.status)
+            except grpc.aio.AioRpcError as err:
+                status = (
+                    "429" if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else err.code().name
+                )
+            except aiohttp.ClientError as err:
+                status = type(err).__name__
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == "200":
+                acked += SPANS_PER_REQUEST
+
+        started = time.monotonic()
+        if rate <= 0:
+
+            async def worker(offset: int) -> None:
+                index = offset
+                while time.monotonic() < deadline:
+                    await one(bodies[index % len(bodies)])
+                    index += 1
+
+            await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        else:
+            pending: set[asyncio.Task[None]] = set()
+            index = 0
+            while time.monotonic() < deadline:
+                if len(pending) < concurrency:
+                    task = asyncio.create_task(one(bodies[index % len(bodies)]))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                else:
+                    statuses["client_saturated"] = statuses.get("client_saturated", 0) + 1
+                index += 1
+                await asyncio.sleep(max(0.0, started + index / rate - time.monotonic()))
+            await asyncio.gather(*pending)
+        elapsed = time.monotonic() - started
+    return {"acked_spans": acked, "seconds": elapsed, "statuses": statuses}
+
+
+def _load_process(args: tuple[Any, ...], results: Any) -> None:
+    results.put(asyncio.run(_drive(*args)))
+
+
+def run_load(
+    protocol: str,
+    target: str,
+    bodies: list[bytes],
+    concurrency: int,
+    seconds: float,
+    rate: float = 0.0,
+) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    process = ctx.Process(
+        target=_load_process, args=((protocol, target, bodies, concurrency, seconds, rate), results)
+    )
+    process.start()
+    result: dict[str, Any] = results.get(timeout=seconds + 180)
+    process.join()
+    return result
+
+
+# -- measurements ----------------------------------------------------------------------------
+
+
+def parse_rate(bodies: list[bytes], seconds: float = 2.0) -> float:
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for body in bodies:
+            ExportTraceServiceRequest().ParseFromString(body)
+            done += SPANS_PER_REQUEST
+    return done / (time.perf_counter() - started)
+
+
+def _tree_rss(pid: int) -> int:
+    """RSS of a process and its children (the collector and its publisher), in bytes."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                pids += [int(child) for child in f.read().split()]
+    except OSError:
+        pass
+    for each in pids:
+        try:
+            with open(f"/proc/{each}/statm") as f:
+                total += int(f.read().split()[1]) * page
+        except OSError:
+            continue
+    return total
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, _tree_rss(self.pid))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self.join()
+        return self.peak
+
+
+def parquet_bytes(store: Path) -> tuple[int, int]:
+    import pyarrow.parquet as pq
+
+    size = rows = 0
+    for path in (store / "spans").rglob("*.parquet"):
+        size += path.stat().st_size
+        rows += pq.ParquetFile(path).metadata.num_rows
+    return size, rows
+
+
+def start_collector(
+    workdir: Path, name: str, processors: list[dict[str, Any]], extra: str = ""
+) -> Any:
+    from agenttrace.collector.background import run_in_background
+
+    config = workdir / f"{name}.yaml"
+    config.write_text(
+        json.dumps({"processors": processors})  # JSON is YAML
+        + ("\n" + extra if extra else ""),
+        encoding="utf-8",
+    )
+    return run_in_background(
+        workdir / f"store-{name}",
+        wal_dir=workdir / f"wal-{name}",
+        config=config,
+        roll_interval_s=5,
+        extra_args=(),
+        env={"AGENTTRACE_COLLECTOR__TELEMETRY__LOG_LEVEL": "WARNING"},
+        ready_timeout_s=90,
+    )
+
+
+def measure_ingest(
+    workdir: Path,
+    name: str,
+    processors: list[dict[str, Any]],
+    pb: list[bytes],
+    js: list[bytes],
+    args: Any,
+) -> dict[str, Any]:
+    collector = start_collector(workdir, name, processors)
+    rates: dict[str, Any] = {}
+    try:
+        run_load("http", collector.http_traces_url, pb, args.concurrency, 2.0)  # warm-up
+        for protocol, target, bodies in (
+            ("http", collector.http_traces_url, pb),
+            ("grpc", collector.grpc_endpoint, pb),
+            ("json", collector.http_traces_url, js),
+        ):
+            result = run_load(protocol, target, bodies, args.concurrency, args.seconds)
+            rates[protocol] = result["acked_spans"] / result["seconds"]
+            rates[f"{protocol}_statuses"] = result["statuses"]
+            print(
+                f"  {name} {protocol}: {rates[protocol]:,.0f} spans/s {result['statuses']}",
+                flush=True,
+            )
+    finally:
+        assert collector.stop(timeout_s=300) == 0
+    size, rows = parquet_bytes(collector.wal_dir.parent / f"store-{name}")
+    rates["parquet_bytes_per_span"] = size / max(rows, 1)
+    rates["rows"] = rows
+    return rates
+
+
+def measure_memory(
+    workdir: Path, processors: list[dict[str, Any]], pb: list[bytes], sustainable: float, args: Any
+) -> dict[str, Any]:
+    bound = args.memory_mb * 1024 * 1024
+    collector = start_collector(
+        workdir, "overload", processors, f"limits: {{memory_limit_bytes: {bound}}}"
+    )
+    sampler = RssSampler(collector.process.pid)
+    sampler.start()
+    try:
+        rate = 2 * sustainable / SPANS_PER_REQUEST  # requests per second
+        result = run_load("http", collector.http_traces_url, pb, 256, args.seconds, rate=rate)
+    finally:
+        peak = sampler.stop()
+        assert collector.stop(timeout_s=300) == 0
+    statuses = result["statuses"]
+    sent = sum(v for k, v in statuses.items() if k != "client_saturated")
+    return {
+        "offered_spans_per_s": rate * SPANS_PER_REQUEST,
+        "acked_spans_per_s": result["acked_spans"] / result["seconds"],
+        "peak_rss_mb": peak / 1024 / 1024,
+        "bound_mb": args.memory_mb,
+        "share_429": statuses.get("429", 0) / max(sent, 1),
+        "statuses": statuses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--memory-mb", type=int, default=512)
+    parser.add_argument("--requests", type=int, default=8, help="distinct pre-encoded requests")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+
+    from agenttrace.otlp_json import encode_request
+
+    requests = build_requests(args.requests)
+    pb = [r.SerializeToString() for r in requests]
+    js = [encode_request(r) for r in requests]
+    otlp_bytes_per_span = sum(map(len, pb)) / (len(pb) * SPANS_PER_REQUEST)
+    ceiling = parse_rate(pb)
+    print(f"protobuf parse ceiling: {ceiling:,.0f} spans/s", flush=True)
+    redaction = [{"type": "redaction"}]
+    with tempfile.TemporaryDirectory(prefix="collector-bench-") as tmp:
+        workdir = Path(tmp)
+        with_redaction = measure_ingest(workdir, "redaction", redaction, pb, js, args)
+        without = measure_ingest(workdir, "plain", [], pb, js, args)
+        memory = measure_memory(workdir, redaction, pb, with_redaction["http"], args)
+    results = {
+        "machine_cores": os.cpu_count(),
+        "parse_ceiling_spans_per_s": ceiling,
+        "otlp_bytes_per_span": otlp_bytes_per_span,
+        "redaction_on": with_redaction,
+        "redaction_off": without,
+        "http_ratio_of_ceiling_redaction_on": with_redaction["http"] / ceiling,
+        "http_ratio_of_ceiling_redaction_off": without["http"] / ceiling,
+        "parquet_vs_otlp_bytes": without["parquet_bytes_per_span"] / otlp_bytes_per_span,
+        "memory": memory,
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -366,9 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/chat/completions"):
             if stream:
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-                self._sse(
-                    (None, c) for c in chat_completion_chunks(reply, model, include_usage)
-                )
+                self._sse((None, c) for c in chat_completion_chunks(reply, model, include_usage))
                 return
             self._json(chat_completion(reply, model))
         elif path.endswith("/responses"):

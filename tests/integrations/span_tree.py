@@ -26,7 +26,9 @@ def tree(spans: list[dict[str, Any]], extra: dict[str, str] | None = None) -> li
     lines: list[str] = []
 
     def walk(parent: str | None, depth: int) -> None:
-        for span in sorted(children.get(parent, []), key=lambda s: (s["start_time"], s["context"]["span_id"])):
+        for span in sorted(
+            children.get(parent, []), key=lambda s: (s["start_time"], s["context"]["span_id"])
+        ):
             attrs = span["attributes"]
             shown = [f"{label}={attrs[key]}" for key, label in labels.items() if key in attrs]
             if span["status"]["code"] == "error":

@@ -60,7 +60,9 @@ def _create(client: anthropic.Anthropic, **extra: object) -> object:
     )
 
 
-def test_message_span_snapshot(client: anthropic.Anthropic, provider: FakeProvider, cap: Capture) -> None:
+def test_message_span_snapshot(
+    client: anthropic.Anthropic, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(RICH)
     _create(client, stop_sequences=["END"])
     (span,) = cap.spans()
@@ -76,7 +78,12 @@ def test_message_span_snapshot(client: anthropic.Anthropic, provider: FakeProvid
             "role": "assistant",
             "parts": [
                 {"type": "text", "content": "Looking it up."},
-                {"type": "tool_call", "id": "toolu_1", "name": "lookup", "arguments": {"q": "otel"}},
+                {
+                    "type": "tool_call",
+                    "id": "toolu_1",
+                    "name": "lookup",
+                    "arguments": {"q": "otel"},
+                },
             ],
             "finish_reason": "tool_use",
         }
@@ -110,7 +117,8 @@ def test_raw_stream_takes_output_usage_from_message_delta(
     stream = _create(client, stream=True)
     assert isinstance(stream, anthropic.Stream)
     kinds = [event.type for event in stream]  # type: ignore[attr-defined]
-    assert kinds[0] == "message_start" and kinds[-2] == "message_delta"
+    assert kinds[0] == "message_start"
+    assert kinds[-2] == "message_delta"
 
     (span,) = cap.spans()
     assert tree(cap.spans()) == [USAGE_LINE]
@@ -126,11 +134,16 @@ def test_stream_helper_with_text_stream(
     client: anthropic.Anthropic, provider: FakeProvider, cap: Capture
 ) -> None:
     provider.queue(RICH)
-    with client.messages.stream(model="claude-haiku-4-5", max_tokens=64, messages=MESSAGES) as stream:
+    with client.messages.stream(
+        model="claude-haiku-4-5", max_tokens=64, messages=MESSAGES
+    ) as stream:
         text = "".join(stream.text_stream)
     assert text == "Looking it up."
     assert tree(cap.spans()) == [USAGE_LINE]
-    assert json.loads(cap.spans()[0]["attributes"]["gen_ai.output.messages"])[0]["finish_reason"] == "tool_use"
+    assert (
+        json.loads(cap.spans()[0]["attributes"]["gen_ai.output.messages"])[0]["finish_reason"]
+        == "tool_use"
+    )
 
 
 async def test_async_create_and_stream(
@@ -143,7 +156,9 @@ async def test_async_create_and_stream(
     )
     async for _ in stream:
         pass
-    async with aclient.messages.stream(model="claude-haiku-4-5", max_tokens=8, messages=MESSAGES) as helper:
+    async with aclient.messages.stream(
+        model="claude-haiku-4-5", max_tokens=8, messages=MESSAGES
+    ) as helper:
         async for _ in helper:
             pass
     assert tree(cap.spans()) == [
@@ -153,7 +168,9 @@ async def test_async_create_and_stream(
     ]
 
 
-def test_api_error_marks_span_failed(client: anthropic.Anthropic, provider: FakeProvider, cap: Capture) -> None:
+def test_api_error_marks_span_failed(
+    client: anthropic.Anthropic, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(Reply(error_status=400))
     with pytest.raises(anthropic.BadRequestError):
         _create(client)
@@ -162,7 +179,9 @@ def test_api_error_marks_span_failed(client: anthropic.Anthropic, provider: Fake
     assert span["attributes"]["error.type"] == "anthropic.BadRequestError"
 
 
-def test_instrumenting_is_idempotent_and_reversible(client: anthropic.Anthropic, cap: Capture) -> None:
+def test_instrumenting_is_idempotent_and_reversible(
+    client: anthropic.Anthropic, cap: Capture
+) -> None:
     instrument_anthropic()
     _create(client)
     assert len(cap.spans()) == 1

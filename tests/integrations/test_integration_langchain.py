@@ -22,7 +22,7 @@ from langchain_core.prompts import PromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
-from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from span_tree import tree
@@ -164,7 +164,12 @@ def test_langgraph_agent_with_streamed_model_and_tool(cap: Capture) -> None:
             "role": "assistant",
             "parts": [
                 {"type": "text", "content": "Let me check "},
-                {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                },
             ],
             "finish_reason": "tool_calls",
         }
@@ -336,10 +341,14 @@ def test_internal_errors_raise_under_the_test_flag_and_are_swallowed_otherwise(
     handler = AgentTraceCallbackHandler()
     bad_metadata: Any = "not a mapping"
     with pytest.raises(AgentTraceInternalError):
-        handler.on_chain_start({}, {}, run_id=uuid.uuid4(), parent_run_id=uuid.uuid4(), metadata=bad_metadata)
+        handler.on_chain_start(
+            {}, {}, run_id=uuid.uuid4(), parent_run_id=uuid.uuid4(), metadata=bad_metadata
+        )
 
     monkeypatch.setenv("AGENTTRACE_RAISE_INTERNAL_ERRORS", "0")
     with caplog.at_level(logging.WARNING, logger="agenttrace"):
-        handler.on_chain_start({}, {}, run_id=uuid.uuid4(), parent_run_id=uuid.uuid4(), metadata=bad_metadata)
+        handler.on_chain_start(
+            {}, {}, run_id=uuid.uuid4(), parent_run_id=uuid.uuid4(), metadata=bad_metadata
+        )
     assert "internal error in LangChain callback on_chain_start" in caplog.text
     assert handler.raise_error is False

@@ -52,7 +52,9 @@ async def aclient(provider: FakeProvider) -> AsyncIterator[openai.AsyncOpenAI]:
         yield c
 
 
-def test_chat_completion_span_snapshot(client: openai.OpenAI, provider: FakeProvider, cap: Capture) -> None:
+def test_chat_completion_span_snapshot(
+    client: openai.OpenAI, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(RICH)
     result = client.chat.completions.create(
         model="gpt-4o", messages=MESSAGES, tools=TOOLS, temperature=0.1, max_completion_tokens=64
@@ -71,7 +73,12 @@ def test_chat_completion_span_snapshot(client: openai.OpenAI, provider: FakeProv
             "role": "assistant",
             "parts": [
                 {"type": "text", "content": "Let me check."},
-                {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                },
             ],
             "finish_reason": "tool_calls",
         }
@@ -138,7 +145,11 @@ def test_stream_helper_with_requested_stream_usage(
     assert provider.requests[-1][1]["stream_options"] == {"include_usage": True}
     assert tree(cap.spans()) == ["chat gpt-4o-mini in=8 out=2 cache_read=0 reasoning=0"]
     assert json.loads(cap.spans()[0]["attributes"]["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "hello there"}], "finish_reason": "stop"}
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "hello there"}],
+            "finish_reason": "stop",
+        }
     ]
 
 
@@ -153,7 +164,9 @@ def test_stream_without_usage_is_not_modified_by_default(
     assert span["attributes"]["gen_ai.response.finish_reasons"] == ["stop"]
 
 
-async def test_async_chat_stream(aclient: openai.AsyncOpenAI, provider: FakeProvider, cap: Capture) -> None:
+async def test_async_chat_stream(
+    aclient: openai.AsyncOpenAI, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(RICH)
     stream = await aclient.chat.completions.create(
         model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
@@ -163,27 +176,42 @@ async def test_async_chat_stream(aclient: openai.AsyncOpenAI, provider: FakeProv
     assert tree(cap.spans()) == ["chat gpt-4o in=120 out=30 cache_read=100 reasoning=12"]
 
 
-async def test_async_chat_completion(aclient: openai.AsyncOpenAI, provider: FakeProvider, cap: Capture) -> None:
+async def test_async_chat_completion(
+    aclient: openai.AsyncOpenAI, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(Reply(text="fine", input_tokens=3, output_tokens=1))
     result = await aclient.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     assert result.choices[0].message.content == "fine"
     assert tree(cap.spans()) == ["chat gpt-4o in=3 out=1 cache_read=0 reasoning=0"]
 
 
-def test_responses_api_with_tool_call(client: openai.OpenAI, provider: FakeProvider, cap: Capture) -> None:
+def test_responses_api_with_tool_call(
+    client: openai.OpenAI, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(RICH)
-    response = client.responses.create(model="gpt-5", input="Weather in Paris?", instructions="Be terse.")
+    response = client.responses.create(
+        model="gpt-5", input="Weather in Paris?", instructions="Be terse."
+    )
     assert response.output_text == "Let me check."
     (span,) = cap.spans()
     attrs = span["attributes"]
-    assert tree(cap.spans()) == ["chat gpt-5 in=120 out=30 cache_read=100 cache_write=7 reasoning=12"]
-    assert json.loads(attrs["gen_ai.system_instructions"]) == [{"type": "text", "content": "Be terse."}]
+    assert tree(cap.spans()) == [
+        "chat gpt-5 in=120 out=30 cache_read=100 cache_write=7 reasoning=12"
+    ]
+    assert json.loads(attrs["gen_ai.system_instructions"]) == [
+        {"type": "text", "content": "Be terse."}
+    ]
     assert json.loads(attrs["gen_ai.output.messages"]) == [
         {
             "role": "assistant",
             "parts": [
                 {"type": "text", "content": "Let me check."},
-                {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+                {
+                    "type": "tool_call",
+                    "id": "call_1",
+                    "name": "get_weather",
+                    "arguments": {"city": "Paris"},
+                },
             ],
             "finish_reason": "tool_calls",
         }
@@ -204,10 +232,14 @@ def test_responses_stream_reads_usage_from_completed_event(
         "chat gpt-5 in=120 out=30 cache_read=100 cache_write=7 reasoning=12",
         "chat gpt-5 in=4 out=2 cache_read=0 cache_write=0 reasoning=0",
     ]
-    assert all(s["attributes"]["agenttrace.response.time_to_first_chunk_ms"] > 0 for s in cap.spans())
+    assert all(
+        s["attributes"]["agenttrace.response.time_to_first_chunk_ms"] > 0 for s in cap.spans()
+    )
 
 
-async def test_async_responses_stream(aclient: openai.AsyncOpenAI, provider: FakeProvider, cap: Capture) -> None:
+async def test_async_responses_stream(
+    aclient: openai.AsyncOpenAI, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(Reply(text="async", input_tokens=6, output_tokens=3, reasoning_tokens=1))
     stream = await aclient.responses.create(model="gpt-5", input="hi", stream=True)
     async for _ in stream:
@@ -215,7 +247,9 @@ async def test_async_responses_stream(aclient: openai.AsyncOpenAI, provider: Fak
     assert tree(cap.spans()) == ["chat gpt-5 in=6 out=3 cache_read=0 cache_write=0 reasoning=1"]
 
 
-def test_api_error_marks_span_failed(client: openai.OpenAI, provider: FakeProvider, cap: Capture) -> None:
+def test_api_error_marks_span_failed(
+    client: openai.OpenAI, provider: FakeProvider, cap: Capture
+) -> None:
     provider.queue(Reply(error_status=400))
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)

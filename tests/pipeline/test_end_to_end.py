@@ -20,7 +20,7 @@ from pipeline_helpers import build_request
 from agenttrace.collector.config import load_config
 from agenttrace.collector.service import Collector
 
-GITHUB = "ghp_" + "Zq8Wx7Vc6Bn5Mm4Ll3Kk2Jj1Hh0Gg9Ff8Ee"
+GITHUB = "ghp_" + "Zq8Wx7Vc6Bn5Mm4Ll3Kk2Jj1Hh0Gg9Ff8Ee7Dd"
 STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dcQ"
 EMAIL = "ops.lead@acme-payments.example"
 SECRETS = (GITHUB, STRIPE, EMAIL)

@@ -67,8 +67,9 @@ class Detector:
 
     def span(self, match: re.Match[str]) -> tuple[int, int]:
         """The part of the match to replace: the first participating named group, else all."""
+        names = match.re.groupindex
         for group in self.groups:
-            if match.group(group) is not None:
+            if group in names and match.group(group) is not None:
                 return match.span(group)
         return match.span()
 
@@ -123,7 +124,7 @@ def _ipv4(match: re.Match[str]) -> bool:
 
 
 def _us_ssn(match: re.Match[str]) -> bool:
-    return v.us_ssn_ok(match.group("ssn") or match.group(0))
+    return v.us_ssn_ok(match.groupdict().get("ssn") or match.group(0))
 
 
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "apikey"})
