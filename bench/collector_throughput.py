@@ -288,14 +288,14 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(0.1):
+        while not self._done.wait(0.1):
             self.peak = max(self.peak, _tree_rss(self.pid))
 
     def stop(self) -> int:
-        self._stop.set()
+        self._done.set()
         self.join()
         return self.peak
 
@@ -311,15 +311,15 @@ def parquet_bytes(store: Path) -> tuple[int, int]:
 
 
 def start_collector(
-    workdir: Path, name: str, processors: list[dict[str, Any]], extra: str = ""
+    workdir: Path, name: str, processors: list[dict[str, Any]], limits: dict[str, Any] | None = None
 ) -> Any:
+    import yaml
+
     from agenttrace.collector.background import run_in_background
 
     config = workdir / f"{name}.yaml"
     config.write_text(
-        json.dumps({"processors": processors})  # JSON is YAML
-        + ("\n" + extra if extra else ""),
-        encoding="utf-8",
+        yaml.safe_dump({"processors": processors, "limits": limits or {}}), encoding="utf-8"
     )
     return run_in_background(
         workdir / f"store-{name}",
@@ -365,12 +365,15 @@ def measure_ingest(
 
 
 def measure_memory(
-    workdir: Path, processors: list[dict[str, Any]], pb: list[bytes], sustainable: float, args: Any
+    workdir: Path,
+    name: str,
+    processors: list[dict[str, Any]],
+    pb: list[bytes],
+    sustainable: float,
+    args: Any,
 ) -> dict[str, Any]:
     bound = args.memory_mb * 1024 * 1024
-    collector = start_collector(
-        workdir, "overload", processors, f"limits: {{memory_limit_bytes: {bound}}}"
-    )
+    collector = start_collector(workdir, name, processors, {"memory_limit_bytes": bound})
     sampler = RssSampler(collector.process.pid)
     sampler.start()
     try:
@@ -413,7 +416,10 @@ def main() -> None:
         workdir = Path(tmp)
         with_redaction = measure_ingest(workdir, "redaction", redaction, pb, js, args)
         without = measure_ingest(workdir, "plain", [], pb, js, args)
-        memory = measure_memory(workdir, redaction, pb, with_redaction["http"], args)
+        memory_on = measure_memory(
+            workdir, "overload-redaction", redaction, pb, with_redaction["http"], args
+        )
+        memory_off = measure_memory(workdir, "overload-plain", [], pb, without["http"], args)
     results = {
         "machine_cores": os.cpu_count(),
         "parse_ceiling_spans_per_s": ceiling,
@@ -423,7 +429,8 @@ def main() -> None:
         "http_ratio_of_ceiling_redaction_on": with_redaction["http"] / ceiling,
         "http_ratio_of_ceiling_redaction_off": without["http"] / ceiling,
         "parquet_vs_otlp_bytes": without["parquet_bytes_per_span"] / otlp_bytes_per_span,
-        "memory": memory,
+        "memory_overload_redaction_on": memory_on,
+        "memory_overload_redaction_off": memory_off,
     }
     if args.json:
         print(json.dumps(results, indent=2))

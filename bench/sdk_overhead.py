@@ -61,9 +61,8 @@ SAME_ATTRIBUTES = {
 
 
 def hand_sync_attributes(arg: str) -> None:
-    # The same span agenttrace makes, by hand: semconv attributes and the run id.
-    with tracer.start_as_current_span("execute_tool noop", attributes=SAME_ATTRIBUTES) as span:
-        span.set_attribute("agenttrace.run.id", format(span.get_span_context().trace_id, "032x"))
+    # The same span agenttrace makes, written by hand: name, kind and semconv attributes.
+    with tracer.start_as_current_span("execute_tool noop", attributes=SAME_ATTRIBUTES):
         return noop(arg)
 
 

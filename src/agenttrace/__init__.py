@@ -9,6 +9,8 @@ unless :func:`init` installed one. See docs/sdk.md.
 
 from __future__ import annotations
 
+from agenttrace.integrations.anthropic import instrument_anthropic, uninstrument_anthropic
+from agenttrace.integrations.openai import instrument_openai, uninstrument_openai
 from agenttrace.sdk._config import configure
 from agenttrace.sdk._context import (
     SpanScope,
@@ -33,6 +35,7 @@ from agenttrace.sdk._context import (
 from agenttrace.sdk._decorators import agent, llm, memory, step, tool, workflow
 from agenttrace.sdk._errors import AgentTraceInternalError
 from agenttrace.sdk._init import InitError, flush, init, shutdown
+from agenttrace.sdk._kinds import SpanSpecError
 from agenttrace.sdk._propagation import (
     ContextThreadPoolExecutor,
     attach,
@@ -58,6 +61,7 @@ __all__ = [
     "InitError",
     "SpanHandle",
     "SpanScope",
+    "SpanSpecError",
     "Usage",
     "__version__",
     "agent",
@@ -75,6 +79,8 @@ __all__ = [
     "handoff",
     "init",
     "inject",
+    "instrument_anthropic",
+    "instrument_openai",
     "link",
     "links",
     "llm",
@@ -95,6 +101,8 @@ __all__ = [
     "step_run",
     "tool",
     "tool_call",
+    "uninstrument_anthropic",
+    "uninstrument_openai",
     "workflow",
     "workflow_run",
     "wrap_context",

@@ -89,7 +89,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: flo
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-def collector_config(tmp_path: Path, **sections: dict[str, Any]) -> Any:
+def collector_config(
+    tmp_path: Path, processors: list[dict[str, Any]] | None = None, **sections: dict[str, Any]
+) -> Any:
     overrides: dict[str, dict[str, Any]] = {
         "receivers": {"http_port": 0, "grpc_port": 0},
         "store": {"url": str(tmp_path / "store")},
@@ -98,4 +100,7 @@ def collector_config(tmp_path: Path, **sections: dict[str, Any]) -> Any:
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
-    return load_config(None, overrides, environ={})
+    config = load_config(None, overrides, environ={})
+    config.processors = processors or []
+    config.validate()
+    return config

@@ -71,3 +71,29 @@ def test_unknown_processor_type_names_its_position(tmp_path: Path) -> None:
         build_pipeline(config)
     assert info.value.key_path == "processors[1].type"
     assert "nonsense" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["local.yaml", "s3.yaml"])
+def test_example_configs_load_and_build(name: str) -> None:
+    example = Path(__file__).parents[2] / "collector" / name
+    config = load_config(example, environ={})
+    processors, forwarders = build_pipeline(config)
+    assert [p.name for p in processors] == ["normalize", "redaction", "limits"]
+    assert forwarders == []
+
+
+def test_cli_rejects_a_bad_config_naming_the_key(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.yaml"
+    path.write_text("wal: {roll_interval_s: -1}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "agenttrace", "collector", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "wal.roll_interval_s: must be >= 0.1 seconds" in result.stderr

@@ -310,3 +310,27 @@ async def test_health_ready_and_metrics(collector: Collector) -> None:
     assert "agenttrace_collector_files_published_total 1.0" in text
     assert "agenttrace_collector_wal_size_bytes" in text
     assert "agenttrace_collector_publish_seconds_count 1.0" in text
+
+
+async def test_redaction_runs_before_the_wal(tmp_path: Path) -> None:
+    collector = Collector(
+        collector_config(tmp_path, wal={"roll_interval_s": 600}, processors=[{"type": "redaction"}])
+    )
+    await collector.start()
+    try:
+        request = make_request(2, batch=11)
+        span = request.resource_spans[0].scope_spans[0].spans[0]
+        kv = span.attributes.add()
+        kv.key, kv.value.string_value = "user.note", "mail me at jane.doe@example.com please"
+        assert (await _post(collector, request.SerializeToString(), PB))[0] == 200
+        wal_bytes = b"".join(p.read_bytes() for p in (tmp_path / "wal" / "segments").iterdir())
+        assert b"model-0" in wal_bytes  # the request is in the WAL ...
+        assert b"jane.doe@example.com" not in wal_bytes  # ... without the secret
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{collector.endpoints.http}/metrics") as r,
+        ):
+            text = await r.text()
+        assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 1.0' in text
+    finally:
+        await collector.shutdown()

@@ -155,3 +155,11 @@ def test_older_layout_subagent_and_summary_lines() -> None:
     summaries = [e["attributes"]["agenttrace.compaction.summary"] for e in root["events"]]
     assert summaries == ["Renaming the config loader"]  # the other leafUuid is not in the file
     assert_snapshot("claude_code_older_layout", spans)
+
+
+def test_a_session_file_named_alone_brings_its_subagents() -> None:
+    spans, _ = import_path("claude-code", PROJECT_A / "sess-0001.jsonl")
+    assert (
+        one(spans, "invoke_agent Explore")["parent_span_id"]
+        == one(spans, "execute_tool Task")["span_id"]
+    )

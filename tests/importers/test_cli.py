@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,3 +218,16 @@ def test_progress_reports_every_byte() -> None:
     assert totals == [expected]
     assert sum(seen) == expected == summary.bytes_read
     assert summary.sessions == 4
+
+
+def test_worker_processes_give_the_same_output(tmp_path: Path) -> None:
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}.jsonl"
+        args = ["import", "claude-code", str(TESTDATA / "claude_code"), "--out", str(out)]
+        result = runner.invoke(app, [*args, "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        assert re.search(r"repeated lines skipped\s+3 *\n", result.output)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0].splitlines()) == 4

@@ -178,9 +178,12 @@ def _response_items(r: Reply) -> list[dict[str, Any]]:
     return items
 
 
-def response_object(r: Reply, model: str, *, done: bool = True) -> dict[str, Any]:
+def response_object(
+    r: Reply, model: str, *, done: bool = True, instructions: Any = None
+) -> dict[str, Any]:
     return {
         "id": "resp_1",
+        "instructions": instructions,
         "object": "response",
         "created_at": CREATED,
         "status": "completed" if done else "in_progress",
@@ -204,12 +207,12 @@ def response_object(r: Reply, model: str, *, done: bool = True) -> dict[str, Any
     }
 
 
-def response_events(r: Reply, model: str) -> Iterator[dict[str, Any]]:
+def response_events(r: Reply, model: str, instructions: Any = None) -> Iterator[dict[str, Any]]:
     seq = iter(range(1_000_000))
     yield {
         "type": "response.created",
         "sequence_number": next(seq),
-        "response": response_object(r, model, done=False),
+        "response": response_object(r, model, done=False, instructions=instructions),
     }
     for index, item in enumerate(_response_items(r)):
         if item["type"] == "message":
@@ -254,7 +257,7 @@ def response_events(r: Reply, model: str) -> Iterator[dict[str, Any]]:
     yield {
         "type": "response.completed",
         "sequence_number": next(seq),
-        "response": response_object(r, model),
+        "response": response_object(r, model, instructions=instructions),
     }
 
 
@@ -371,9 +374,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(chat_completion(reply, model))
         elif path.endswith("/responses"):
             if stream:
-                self._sse((e["type"], e) for e in response_events(reply, model))
+                events = response_events(reply, model, body.get("instructions"))
+                self._sse((e["type"], e) for e in events)
                 return
-            self._json(response_object(reply, model))
+            self._json(response_object(reply, model, instructions=body.get("instructions")))
         elif path.endswith("/messages"):
             if stream:
                 self._sse((e["type"], e) for e in anthropic_events(reply, model))

@@ -83,6 +83,9 @@ def test_openinference_llm_span_becomes_a_chat_span() -> None:
                         0, _tool_call(0, ToolCallAttributes.TOOL_CALL_FUNCTION_ARGUMENTS_JSON)
                     ): '{"city": "Paris"}',
                     OI.LLM_FINISH_REASON: "tool_calls",
+                    f"{OI.LLM_TOOLS}.0.tool.json_schema": json.dumps(
+                        {"type": "function", "function": {"name": "get_weather"}}
+                    ),
                     "app.custom": "kept",
                 },
             }
@@ -110,6 +113,9 @@ def test_openinference_llm_span_becomes_a_chat_span() -> None:
                 }
             ],
         }
+    ]
+    assert json.loads(out.pop(semconv.GEN_AI_TOOL_DEFINITIONS)) == [
+        {"type": "function", "function": {"name": "get_weather"}}
     ]
     assert out == {
         semconv.GEN_AI_OPERATION_NAME: "chat",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 from pipeline_helpers import attrs, build_request, only_span, spans_of
@@ -203,6 +204,27 @@ def test_batch_prefilter_marks_strings_with_findings() -> None:
     texts = ["hello", f"x {GITHUB}", "plain words", f"{EMAIL}", "", "nothing"]
     assert {1, 3} <= prefilter.candidates(texts)
     assert 0 not in prefilter.candidates(texts)
+
+
+def test_config_file_is_the_one_agenttrace_redact_reads(tmp_path: Path) -> None:
+    config_file = tmp_path / "redaction.yaml"
+    config_file.write_text("redaction:\n  mode: drop\n")
+    processor = build_processor("redaction", "r", {"config_file": str(config_file)}, "processors[0]")
+    request = build_request([{"attributes": {"note": f"mail {EMAIL}", "k": "v"}}])
+    processor.process(request)
+    assert attrs(only_span(request)) == {
+        "k": "v",
+        semconv.AGENTTRACE_REDACTION_COUNT: 1,
+        semconv.AGENTTRACE_REDACTION_TYPES: ["email=1"],
+        semconv.AGENTTRACE_REDACTION_KEYS: ["note"],
+    }
+    with pytest.raises(ConfigError) as err:
+        build_processor("redaction", "r", {"config_file": str(config_file), "mode": "mask"}, "p")
+    assert err.value.key_path == "p.mode"
+    config_file.write_text("redaction:\n  mode: shred\n")
+    with pytest.raises(ConfigError) as err:
+        build_processor("redaction", "r", {"config_file": str(config_file)}, "p")
+    assert err.value.key_path == "p.config_file"
 
 
 def test_config_errors_name_the_key() -> None:

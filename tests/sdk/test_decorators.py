@@ -142,10 +142,9 @@ async def test_snapshot(capture_spans: Capture, kind: str, shape: str) -> None:
         assert attributes.pop("agenttrace.response.time_to_first_chunk_ms") >= 0
     expected_attributes = {
         **fixed,
-        "agenttrace.run.id": RUN,
         input_key: '{"x":1}',
         output_key: _expected_output(kind, shape),
-        **(_aggregates() if kind in AGGREGATING else {}),
+        **({"agenttrace.run.id": RUN, **_aggregates()} if kind in AGGREGATING else {}),
     }
     assert span == {
         "name": name,
@@ -408,3 +407,27 @@ def test_no_provider_is_a_cheap_noop() -> None:
 
     assert work(1) == 2
     assert agenttrace.current_span() is None
+
+
+def test_llm_captures_named_content_arguments(capture_spans: Capture) -> None:
+    @agenttrace.llm(provider="anthropic")
+    def complete(
+        model: str, system: str, messages: list[Any], tools: list[Any], temperature: float
+    ) -> str:
+        return "done"
+
+    complete(
+        "claude-haiku-4-5",
+        "be brief",
+        [{"role": "user", "content": "hi"}],
+        tools=[{"name": "search"}],
+        temperature=0.1,
+    )
+    [span] = capture_spans.spans()
+    assert span["name"] == "chat claude-haiku-4-5"
+    attributes = span["attributes"]
+    assert attributes["gen_ai.request.model"] == "claude-haiku-4-5"
+    assert attributes["gen_ai.system_instructions"] == "be brief"
+    assert attributes["gen_ai.input.messages"] == '[{"role":"user","content":"hi"}]'
+    assert attributes["gen_ai.tool.definitions"] == '[{"name":"search"}]'
+    assert attributes["gen_ai.output.messages"] == "done"

@@ -248,3 +248,28 @@ def test_internal_errors_are_raised_under_tests_and_swallowed_otherwise(
     monkeypatch.setenv("AGENTTRACE_RAISE_INTERNAL_ERRORS", "0")
     hooks.approval(action="x", decision="maybe")
     assert "internal error in AgentHooks.approval" in caplog.text
+
+
+def test_memory_records_counted_and_linked_from_the_model_span(capture_spans: Capture) -> None:
+    @agenttrace.memory(operation="search", store_id="kb")
+    def recall(query: str) -> list[dict[str, str]]:
+        return [{"id": "m1"}, {"id": "m2"}]
+
+    @agenttrace.agent
+    def answer() -> None:
+        records = recall("colour")
+        memory_span = capture_spans.readable_spans()[-1].get_span_context()
+        with agenttrace.llm_call(model="gpt-4o") as call:
+            call.use_memory_records([r["id"] for r in records], [memory_span])
+
+    answer()
+    _, memory_span, model_span = capture_spans.spans()
+    assert memory_span["attributes"]["gen_ai.memory.record.count"] == 2
+    assert memory_span["attributes"]["gen_ai.memory.query.text"] == '{"query":"colour"}'
+    assert model_span["attributes"]["agenttrace.memory.records_used"] == ["m1", "m2"]
+    assert model_span["links"] == [
+        {
+            "context": memory_span["context"],
+            "attributes": {"agenttrace.link.type": "memory_record"},
+        }
+    ]

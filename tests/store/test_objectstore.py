@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow.fs
@@ -90,10 +91,23 @@ def test_open_store_urls(tmp_path: Path, moto_s3: MotoS3) -> None:
     _, root = remote.arrow_filesystem()
     assert root == f"{bucket}/some/prefix"
 
+    # GCS and Azure are built through obstore without touching the network (untested beyond).
+    assert open_store("gs://bkt/pre").url == "gs://bkt/pre"
+    azure = open_store(
+        "az://container/pre", options={"account_name": "acct", "account_key": "a2V5"}
+    )
+    assert isinstance(azure, RemoteObjectStore)
+
     with pytest.raises(StorePermanentError, match="unsupported store URL scheme 'ftp'"):
         open_store("ftp://host/path")
     with pytest.raises(StorePermanentError, match="has no bucket"):
         open_store("s3:///prefix")
+    # Options from a YAML config may be booleans and numbers.
+    typed = open_store(
+        f"s3://{bucket}/typed", options={**moto_s3.options, "allow_http": True, "max_retries": 1}
+    )
+    assert typed.put_create("k", b"v") is True
+
     with pytest.raises(StorePermanentError, match="max_retries"):
         open_store(f"s3://{bucket}", options={**moto_s3.options, "max_retries": "many"})
 
@@ -162,3 +176,11 @@ def test_local_temp_files_are_invisible_and_swept(tmp_path: Path) -> None:
     assert store.remove_stale_temp_files(older_than_s=0) == 1
     assert not leftover.exists()
     assert store.get("spans/a.parquet") == b"complete"
+
+
+def test_concurrent_creates_have_one_winner(any_store: ObjectStore) -> None:
+    payloads = [bytes([i]) * 200_000 for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda data: any_store.put_create("race/key", data), payloads))
+    assert results.count(True) == 1
+    assert any_store.get("race/key") == payloads[results.index(True)]

@@ -41,6 +41,13 @@ def import_command(
     redact_config: Path | None = typer.Option(
         None, "--redact-config", help="Redact with this YAML or JSON configuration."
     ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Worker processes for conversion (default: one per CPU, up to 4, for large inputs).",
+    ),
 ) -> None:
     """Import agent session logs as traces (one trace per session)."""
     from rich.console import Console
@@ -69,6 +76,7 @@ def import_command(
                 paths,
                 sinks,
                 redactor=redactor,
+                jobs=jobs,
                 on_units=on_units,
                 on_progress=on_progress,
             )

@@ -8,10 +8,12 @@ span was rejected, the original protobuf bytes are logged as received, skipping 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,7 +137,18 @@ def decode(body: bytes, fmt: str) -> Any:
     return request
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    payload: bytes | None  # None: nothing left to store
+    request: Any
+    kept: int
+    result: ExportResult
+
+
 class Ingest:
+    """Decoding and processors run on one dedicated thread, so they never run concurrently
+    and the event loop keeps accepting and reading bodies meanwhile."""
+
     def __init__(
         self,
         wal: Wal,
@@ -150,34 +163,43 @@ class Ingest:
         self.admission = admission
         self.metrics = metrics
         self._mutating = any(getattr(p, "mutates", True) for p in self.processors)
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agenttrace-ingest")
 
     async def export(self, body: bytes, fmt: str, protocol: str) -> ExportResult:
         """Make the request durable; raise a CollectorError to refuse it."""
         self.admission.check()
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(self._cpu, self._prepare, body, fmt, protocol)
+        if prepared.payload is not None:
+            await self.wal.append(prepared.payload)
+            self.metrics.spans_accepted.labels(protocol).inc(prepared.kept)
+            for forwarder in self.forwarders:
+                try:
+                    forwarder.submit(prepared.request)
+                except Exception:  # a forwarder must never fail an acknowledged request
+                    log.exception("forwarder failed", extra={"forwarder": forwarder.name})
+                    self.metrics.errors.labels("ForwarderError").inc()
+        return prepared.result
+
+    def _prepare(self, body: bytes, fmt: str, protocol: str) -> _Prepared:
+        """Decode, validate and process (CPU work, on the ingest thread)."""
         request = decode(body, fmt)
         spans = count_spans(request)
         self.metrics.spans_received.labels(protocol).inc(spans)
         rejected, message = reject_invalid_spans(request)
+        result = ExportResult(rejected, message)
         if rejected:
             self.metrics.spans_refused.labels("invalid_span").inc(rejected)
         processed = self._process(request)
-        if processed is None:
-            self.metrics.spans_dropped.inc(spans - rejected)
-            return ExportResult(rejected, message)
-        kept = count_spans(processed) if self._mutating else spans - rejected
+        kept = 0
+        if processed is not None:
+            kept = count_spans(processed) if self._mutating else spans - rejected
         self.metrics.spans_dropped.inc(spans - rejected - kept)
-        if kept:
-            reencode = fmt != "protobuf" or rejected or self._mutating
-            payload = processed.SerializeToString() if reencode else body
-            await self.wal.append(payload)
-            self.metrics.spans_accepted.labels(protocol).inc(kept)
-            for forwarder in self.forwarders:
-                try:
-                    forwarder.submit(processed)
-                except Exception:  # a forwarder must never fail an acknowledged request
-                    log.exception("forwarder failed", extra={"forwarder": forwarder.name})
-                    self.metrics.errors.labels("ForwarderError").inc()
-        return ExportResult(rejected, message)
+        if not kept:
+            return _Prepared(None, None, 0, result)
+        reencode = fmt != "protobuf" or rejected or self._mutating
+        payload = processed.SerializeToString() if reencode else body
+        return _Prepared(payload, processed, kept, result)
 
     def _process(self, request: Any) -> Any:
         for processor in self.processors:
@@ -187,6 +209,7 @@ class Ingest:
         return request
 
     def shutdown(self) -> None:
+        self._cpu.shutdown(wait=True)
         components: list[Processor | Forwarder] = [*self.processors, *self.forwarders]
         for component in components:
             try:

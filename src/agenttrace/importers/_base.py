@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agenttrace import __version__
 from agenttrace.importers._genai import add_aggregates
 from agenttrace.importers._io import ImporterError, ProblemLog
 from agenttrace.importers._model import TraceDraft, to_request
@@ -22,6 +23,8 @@ class ImportUnit:
     key: str
     files: tuple[Path, ...]
     primary: Path | None = None
+    # Entry ids an earlier unit of the same run already imported (resumed-session copies).
+    exclude: frozenset[str] = frozenset()
 
     @property
     def size_bytes(self) -> int:
@@ -29,7 +32,8 @@ class ImportUnit:
 
 
 class Importer(ABC):
-    """One source format. An instance lives for one import run and may keep run-wide state."""
+    """One source format. ``group`` sees every file of a run; ``convert`` sees one unit and
+    nothing else, so units can be converted in parallel processes."""
 
     source: ClassVar[str]
     patterns: ClassVar[tuple[str, ...]]
@@ -63,4 +67,4 @@ class Importer(ABC):
 def finish(draft: TraceDraft) -> ExportTraceServiceRequest:
     """Aggregate descendants onto agent spans and build the request."""
     add_aggregates(draft.spans)
-    return to_request(draft)
+    return to_request(draft, scope_version=__version__)

@@ -25,6 +25,8 @@ INVOKE_AGENT = semconv.GenAiOperationNameValues.INVOKE_AGENT.value
 UNKNOWN_ENTRY_TYPE = "agenttrace.import.entry_type"
 UNKNOWN_ENTRY_BODY = "agenttrace.import.entry"
 UNKNOWN_ENTRY_MAX_BYTES = 4096
+# The summary text a compaction produced (not in the registry yet; see docs/importers.md).
+COMPACTION_SUMMARY = "agenttrace.compaction.summary"
 
 
 @dataclass(slots=True)
@@ -194,7 +196,7 @@ def compaction_event(
     if tokens_before is not None:
         attrs[semconv.AGENTTRACE_COMPACTION_TOKENS_BEFORE] = int(tokens_before)
     if summary:
-        attrs["agenttrace.compaction.summary"] = summary
+        attrs[COMPACTION_SUMMARY] = summary
     if line is not None:
         attrs[semconv.AGENTTRACE_IMPORT_LINE] = line
     return EventDraft(semconv.EVENT_COMPACTION, time_ns, attrs)

@@ -15,8 +15,10 @@ skipped, and responses off the live ``parentUuid`` path (rewinds) are marked aba
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import mmap
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ SOURCE = "claude-code"
 PROVIDER = "anthropic"
 SYNTHETIC_MODEL = "<synthetic>"
 SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
+# A top-level "uuid" member; inside JSON strings quotes are escaped, so content cannot match.
+_UUID_FIELD = re.compile(rb'"uuid"\s*:\s*"([^"]+)"')
 
 # Line types that carry no trace data of their own (or are read elsewhere, like progress).
 _IGNORED_TYPES = frozenset(
@@ -130,8 +134,16 @@ class ClaudeCodeImporter(Importer):
     source = SOURCE
     patterns = ("*.jsonl",)
 
-    def __init__(self) -> None:
-        self._seen_uuids: set[str] = set()
+    def collect(self, paths: Sequence[Path]) -> list[Path]:
+        """A session file named on its own still brings its ``<session>/subagents/``."""
+        found = super().collect(paths)
+        known = set(found)
+        for path in list(found):
+            for sub in sorted((path.parent / path.stem / "subagents").glob("agent-*.jsonl")):
+                if sub not in known:
+                    known.add(sub)
+                    found.append(sub)
+        return found
 
     def group(self, files: list[Path], problems: ProblemLog) -> list[ImportUnit]:
         mains: dict[str, Path] = {}
@@ -153,14 +165,15 @@ class ClaudeCodeImporter(Importer):
             units.append(ImportUnit(key=session_id, files=files_, primary=main))
         # Originals before resumed copies: the earliest session keeps the lines they share.
         units.sort(key=lambda unit: (_first_timestamp(unit.files[0]), unit.key))
-        return units
+        return _exclude_copied_lines(units)
 
     def convert(
         self, unit: ImportUnit, problems: ProblemLog
     ) -> Iterator[ExportTraceServiceRequest]:
         session_id = unit.key
-        main = self._read(unit.primary, problems) if unit.primary else None
-        subs = [self._read(path, problems) for path in unit.files if path != unit.primary]
+        seen = set(unit.exclude)
+        main = _read(unit.primary, problems, seen) if unit.primary else None
+        subs = [_read(path, problems, seen) for path in unit.files if path != unit.primary]
         transcripts = ([main] if main else []) + subs
         if not any(t.first_ns is not None for t in transcripts):
             return
@@ -186,18 +199,44 @@ class ClaudeCodeImporter(Importer):
             _emit(draft, session_id, sub, agent_span)
         yield finish(draft)
 
-    def _read(self, path: Path, problems: ProblemLog) -> _Transcript:
-        transcript = _Transcript(path)
-        for line in iter_json_lines(path, problems):
-            uuid = str_or_none(line.data.get("uuid"))
-            if uuid is not None:
-                if uuid in self._seen_uuids:
-                    problems.duplicates_skipped += 1
-                    continue
-                self._seen_uuids.add(uuid)
-            _read_line(transcript, line, uuid, problems)
-        _finish_transcript(transcript)
-        return transcript
+
+def _exclude_copied_lines(units: list[ImportUnit]) -> list[ImportUnit]:
+    """Tell each unit which line uuids an earlier unit holds (a resumed session's copies).
+
+    A byte-level scan keeps this cheap and lets every unit convert on its own afterwards.
+    """
+    owned: set[str] = set()
+    result = []
+    for unit in units:
+        found: set[str] = set()
+        for path in unit.files:
+            found.update(_scan_uuids(path))
+        copied = found & owned
+        owned |= found
+        result.append(replace(unit, exclude=frozenset(copied)) if copied else unit)
+    return result
+
+
+def _scan_uuids(path: Path) -> set[str]:
+    if path.stat().st_size == 0:
+        return set()
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return {match.decode() for match in _UUID_FIELD.findall(data)}
+
+
+def _read(path: Path, problems: ProblemLog, seen: set[str]) -> _Transcript:
+    """Read one transcript; lines whose uuid is in ``seen`` are repeats and are skipped."""
+    transcript = _Transcript(path)
+    for line in iter_json_lines(path, problems):
+        uuid = str_or_none(line.data.get("uuid"))
+        if uuid is not None:
+            if uuid in seen:
+                problems.duplicates_skipped += 1
+                continue
+            seen.add(uuid)
+        _read_line(transcript, line, uuid, problems)
+    _finish_transcript(transcript)
+    return transcript
 
 
 def _read_line(t: _Transcript, line: Line, uuid: str | None, problems: ProblemLog) -> None:
@@ -395,7 +434,7 @@ def _read_progress(t: _Transcript, data: dict[str, Any]) -> None:
 
 
 def _attach_compact_summary(t: _Transcript, summary: str, ns: int, line_number: int) -> None:
-    key = "agenttrace.compaction.summary"
+    key = genai.COMPACTION_SUMMARY
     for event in reversed(t.events):
         if event.name == semconv.EVENT_COMPACTION and key not in event.attributes:
             event.attributes[key] = summary

@@ -74,10 +74,6 @@ class _Call:
     parts: list[dict[str, Any]] = field(default_factory=list)
     events: list[EventDraft] = field(default_factory=list)
 
-    @property
-    def empty(self) -> bool:
-        return not self.parts
-
 
 @dataclass(slots=True)
 class _Session:
@@ -87,6 +83,7 @@ class _Session:
     version: str | None = None
     cwd: str | None = None
     git_branch: str | None = None
+    forked_from: str | None = None
     model: str | None = None
     first_ns: int | None = None
     last_ns: int | None = None
@@ -160,6 +157,7 @@ def _read_meta(s: _Session, payload: dict[str, Any]) -> None:
     s.version = str_or_none(payload.get("cli_version")) or s.version
     s.cwd = str_or_none(payload.get("cwd")) or s.cwd
     s.provider = str_or_none(payload.get("model_provider")) or s.provider
+    s.forked_from = str_or_none(payload.get("forked_from_id")) or s.forked_from
     git = payload.get("git")
     if isinstance(git, dict):
         s.git_branch = str_or_none(git.get("branch")) or s.git_branch
@@ -331,6 +329,8 @@ def _draft(s: _Session) -> TraceDraft:
         source=SOURCE, agent_name=SOURCE, conversation_id=s.session_id, provider=s.provider
     )
     attrs.update(genai.harness_attributes(SOURCE, s.version, s.cwd, s.git_branch))
+    if s.forked_from:
+        attrs[semconv.AGENTTRACE_RUN_PARENT_ID] = s.forked_from
     root = SpanDraft(
         span_id_for(SOURCE, s.session_id, "root"),
         None,

@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,6 +47,10 @@ class StoreSink(Sink):
         self._batch: list[ExportTraceServiceRequest] = []
         self._spans = 0
         self.objects_written: list[str] = []
+        # One batch is encoded and uploaded in the background while the next is converted;
+        # Parquet encoding and compression release the GIL, so the two overlap.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-store")
+        self._pending: Future[list[str]] | None = None
 
     def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
         self._batch.extend(requests)
@@ -56,18 +61,28 @@ class StoreSink(Sink):
             self._flush()
 
     def close(self) -> None:
-        self._flush()
+        try:
+            self._flush()
+            self._wait()
+        finally:
+            self._executor.shutdown(wait=True)
 
     def _flush(self) -> None:
         if not self._batch:
             return
         from agenttrace.store.writer import write_requests
 
-        self.objects_written.extend(
-            write_requests(self._store, self._batch, writer_id=self._writer_id)
+        self._wait()  # at most one batch in flight bounds memory
+        self._pending = self._executor.submit(
+            write_requests, self._store, self._batch, writer_id=self._writer_id
         )
         self._batch = []
         self._spans = 0
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.objects_written.extend(pending.result())
 
 
 class JsonLinesSink(Sink):

@@ -35,6 +35,7 @@ from agenttrace.integrations._messages import (
     text_part,
     tool_call_part,
 )
+from agenttrace.integrations._usage import openai_usage
 from agenttrace.sdk._usage import Usage
 from agenttrace.sdk.hooks import AgentHooks
 
@@ -71,35 +72,6 @@ def _sentinels() -> tuple[type, ...]:
     import openai
 
     return (openai.NotGiven, openai.Omit)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def usage_of(usage: Any) -> Usage | None:
-    """Token usage of a Chat Completions or Responses usage object; input includes cached."""
-    if usage is None:
-        return None
-    if get(usage, "prompt_tokens") is not None:
-        prompt_details = get(usage, "prompt_tokens_details")
-        completion_details = get(usage, "completion_tokens_details")
-        return Usage(
-            input_tokens=_int(get(usage, "prompt_tokens")),
-            output_tokens=_int(get(usage, "completion_tokens")),
-            cache_read_tokens=_int(get(prompt_details, "cached_tokens")),
-            cache_write_tokens=_int(get(prompt_details, "cache_write_tokens")),
-            reasoning_tokens=_int(get(completion_details, "reasoning_tokens")),
-        )
-    input_details = get(usage, "input_tokens_details")
-    output_details = get(usage, "output_tokens_details")
-    return Usage(
-        input_tokens=_int(get(usage, "input_tokens")),
-        output_tokens=_int(get(usage, "output_tokens")),
-        cache_read_tokens=_int(get(input_details, "cached_tokens")),
-        cache_write_tokens=_int(get(input_details, "cache_write_tokens")),
-        reasoning_tokens=_int(get(output_details, "reasoning_tokens")),
-    )
 
 
 def _base_request(instance: Any, kwargs: Kwargs) -> ModelRequest:
@@ -139,7 +111,7 @@ def _finish_chat(hooks: AgentHooks, key: Hashable, completion: Any) -> None:
     hooks.model_end(
         key,
         output_messages=openai_chat_output(choices),
-        usage=usage_of(get(completion, "usage")),
+        usage=openai_usage(get(completion, "usage")),
         response_model=get(completion, "model"),
         response_id=get(completion, "id"),
         finish_reasons=[
@@ -171,7 +143,7 @@ class _ChatStream:
         self.response_id = get(chunk, "id") or self.response_id
         usage = get(chunk, "usage")
         if usage is not None:
-            self.usage = usage_of(usage)
+            self.usage = openai_usage(usage)
         choices = get(chunk, "choices") or ()
         if choices:
             self.hooks.model_chunk(self.key)
@@ -238,7 +210,7 @@ def _finish_responses(hooks: AgentHooks, key: Hashable, response: Any) -> None:
     hooks.model_end(
         key,
         output_messages=responses_output(response, reason),
-        usage=usage_of(get(response, "usage")),
+        usage=openai_usage(get(response, "usage")),
         response_model=get(response, "model"),
         response_id=get(response, "id"),
         finish_reasons=[reason],

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agenttrace import semconv
 from agenttrace.query.errors import QueryError
 
 if TYPE_CHECKING:
@@ -71,17 +72,31 @@ _MODEL_OPS_SQL = ", ".join(f"'{op}'" for op in MODEL_OPERATIONS)
 _MEMORY_OPS_SQL = ", ".join(f"'{op}'" for op in MEMORY_OPERATIONS)
 
 
-def _attr(key: str) -> str:
-    return f"nullif(json_extract_string(attributes, '$.\"{key}\"'), '')"
+# Attributes the summaries need from the JSON columns, extracted with one parse per row.
+_ATTRIBUTE_KEYS = (
+    semconv.AGENTTRACE_RUN_OUTCOME,
+    semconv.AGENTTRACE_STEP_NAME,
+    semconv.AGENTTRACE_RETRY_ATTEMPT,
+    semconv.AGENTTRACE_MEMORY_OPERATION,
+)
+_ATTRIBUTE_PATHS = "[" + ", ".join(f"'$.\"{key}\"'" for key in _ATTRIBUTE_KEYS) + "]"
+_HAS_EVENTS = "(events IS NOT NULL AND events <> '[]')"
 
 
 def _event_attr(key: str) -> str:
     # First value of an event attribute across the span's events (exception events).
-    return f"list_filter(json_extract_string(events, '$[*].attributes.\"{key}\"'), lambda x: x IS NOT NULL)[1]"
+    return (
+        f"CASE WHEN {_HAS_EVENTS} THEN list_filter(json_extract_string(events, "
+        f"'$[*].attributes.\"{key}\"'), lambda x: x IS NOT NULL)[1] END"
+    )
 
 
 # The row shape of span_index before attribution; one expression per output column.
 _STAGING_SELECT = f"""
+WITH raw AS (
+    SELECT *, json_extract_string(attributes, {_ATTRIBUTE_PATHS}) AS extracted
+    FROM incoming_arrow
+)
 SELECT
     trace_id,
     span_id,
@@ -97,7 +112,7 @@ SELECT
         WHEN gen_ai_operation_name = 'execute_tool' THEN 'tool'
         WHEN gen_ai_operation_name IN ('invoke_agent', 'create_agent') THEN 'agent'
         WHEN gen_ai_operation_name IN ({_MEMORY_OPS_SQL})
-            OR {_attr("agenttrace.memory.operation")} IS NOT NULL THEN 'memory'
+            OR nullif(extracted[4], '') IS NOT NULL THEN 'memory'
         WHEN agenttrace_operation_name = 'step' THEN 'step'
         WHEN gen_ai_operation_name = 'invoke_workflow'
             OR agenttrace_operation_name = 'workflow' THEN 'workflow'
@@ -117,13 +132,14 @@ SELECT
     coalesce(agenttrace_cost_usd, 0.0) AS cost_usd,
     coalesce(nullif(error_type, ''), {_event_attr("exception.type")}) AS error_type,
     coalesce({_event_attr("exception.message")}, nullif(status_message, '')) AS error_message,
-    {_attr("agenttrace.run.outcome")} AS outcome,
-    {_attr("agenttrace.step.name")} AS step_label,
-    coalesce(TRY_CAST({_attr("agenttrace.retry.attempt")} AS BIGINT), 0) AS retry_attempt,
-    coalesce(len(list_filter(json_extract_string(events, '$[*].name'),
-                             lambda x: x = 'agenttrace.retry')), 0) AS retry_events,
+    nullif(extracted[1], '') AS outcome,
+    nullif(extracted[2], '') AS step_label,
+    coalesce(TRY_CAST(extracted[3] AS BIGINT), 0) AS retry_attempt,
+    CASE WHEN {_HAS_EVENTS} THEN coalesce(len(list_filter(
+        json_extract_string(events, '$[*].name'), lambda x: x = '{semconv.EVENT_RETRY}')), 0)
+        ELSE 0 END AS retry_events,
     "__filename" AS file
-FROM incoming_arrow
+FROM raw
 """
 
 _CREATE_TABLES = """
@@ -150,36 +166,38 @@ CREATE TABLE IF NOT EXISTS trace_summary (
 );
 """
 
-# Nearest enclosing harness step and agent of every span in `work`, walking parent links.
-_ATTRIBUTION = """
+# Nearest enclosing harness step and agent of every span in `work`: parent links are resolved
+# to row ids once, then walked upwards with a keyed recursive CTE (one row per span, updated in
+# place each level), which is much cheaper than carrying string keys through the recursion.
+_ATTRIBUTION = (
+    """
+CREATE OR REPLACE TEMP TABLE nodes AS
+SELECT c.rowid AS rid, p.rowid AS prid, c.kind = 'step' AS is_step, c.kind = 'agent' AS is_agent
+FROM work c LEFT JOIN work p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+""",
+    """
 CREATE OR REPLACE TEMP TABLE attributed AS
-WITH RECURSIVE walk(trace_id, span_id, anc, depth, step_id, step_name, agent) AS (
-    SELECT trace_id, span_id, parent_span_id, 0,
-           CASE WHEN kind = 'step' THEN span_id END,
-           CASE WHEN kind = 'step' THEN coalesce(step_label, name) END,
-           CASE WHEN kind = 'agent' THEN coalesce(agent_name, name) END
-    FROM work
-    UNION ALL
-    SELECT w.trace_id, w.span_id, p.parent_span_id, w.depth + 1,
-           coalesce(w.step_id, CASE WHEN p.kind = 'step' THEN p.span_id END),
-           coalesce(w.step_name, CASE WHEN p.kind = 'step' THEN coalesce(p.step_label, p.name) END),
-           coalesce(w.agent, CASE WHEN p.kind = 'agent' THEN coalesce(p.agent_name, p.name) END)
-    FROM walk w JOIN work p ON p.trace_id = w.trace_id AND p.span_id = w.anc
+WITH RECURSIVE walk(rid, anc, depth, step_rid, agent_rid) USING KEY (rid) AS (
+    SELECT rid, prid, 0, CASE WHEN is_step THEN rid END, CASE WHEN is_agent THEN rid END
+    FROM nodes
+    UNION
+    SELECT w.rid, n.prid, w.depth + 1,
+           coalesce(w.step_rid, CASE WHEN n.is_step THEN n.rid END),
+           coalesce(w.agent_rid, CASE WHEN n.is_agent THEN n.rid END)
+    FROM walk w JOIN nodes n ON n.rid = w.anc
     WHERE w.depth < 256
-),
-deepest AS (
-    SELECT trace_id, span_id, max(depth) AS depth, arg_max(step_id, depth) AS step_id,
-           arg_max(step_name, depth) AS step_name, arg_max(agent, depth) AS agent
-    FROM walk GROUP BY trace_id, span_id
 )
-SELECT w.* EXCLUDE (file), d.depth,
-       CASE WHEN d.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.span_id
-            ELSE d.step_id END AS step_id,
-       CASE WHEN d.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.name
-            ELSE d.step_name END AS step_name,
-       coalesce(d.agent, w.agent_name) AS agent
-FROM work w JOIN deepest d USING (trace_id, span_id)
-"""
+SELECT w.* EXCLUDE (file), k.depth::INTEGER AS depth,
+       CASE WHEN k.step_rid IS NULL AND w.kind IN ('model', 'tool') THEN w.span_id
+            ELSE s.span_id END AS step_id,
+       CASE WHEN k.step_rid IS NULL AND w.kind IN ('model', 'tool') THEN w.name
+            ELSE coalesce(s.step_label, s.name) END AS step_name,
+       coalesce(a.agent_name, a.name, w.agent_name) AS agent
+FROM work w JOIN walk k ON k.rid = w.rowid
+LEFT JOIN work s ON s.rowid = k.step_rid
+LEFT JOIN work a ON a.rowid = k.agent_rid
+""",
+)
 
 _ROOT = "parent_span_id IS NULL"
 
@@ -353,7 +371,8 @@ class SummaryIndex:
                                  WHERE i.trace_id = s.trace_id AND i.span_id = s.span_id)
                UNION ALL BY NAME SELECT * FROM incoming"""
         )
-        con.execute(_ATTRIBUTION)
+        for statement in _ATTRIBUTION:
+            con.execute(statement)
         con.execute("DELETE FROM span_index WHERE trace_id IN (SELECT trace_id FROM affected)")
         con.execute("INSERT INTO span_index BY NAME SELECT * FROM attributed")
         con.execute("DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)")

@@ -3,20 +3,21 @@
 One multi-pattern pass over the whole column decides which values can hold a finding; only
 those go through the precise Python path (patterns, validators, rules). The pass uses each
 detector's ``prefilter``, a loose superset of its pattern, so skipping the other values is
-safe. Engines, fastest first (see docs/performance.md for the measurement):
+safe. Engines (measured in bench/redaction.py; figures in docs/performance.md):
 
-* ``hyperscan``: one scan of the column's contiguous data buffer, match ends mapped back to
-  rows through the offsets;
-* ``re2``: ``pyarrow.compute.match_substring_regex`` with the prefilters as one alternation;
+* ``re2`` (``auto``): ``pyarrow.compute.match_substring_regex`` with the prefilters as one
+  alternation, evaluated by RE2 over the whole column in C++; the fastest measured;
+* ``hyperscan``: one Hyperscan scan over the column's rows joined by newlines, match ends
+  mapped back to rows through the offsets;
 * ``keywords``: Aho-Corasick over the detectors' keywords (gitleaks style) plus Python ``re``
-  for the keyword-less PII detectors;
+  for the keyword-less PII detectors; most trace values hold a digit, so most go through
+  the precise path;
 * ``python``: no prefilter, every value through the precise path (the reference).
-
-``auto`` picks the first available of hyperscan and re2.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -116,29 +117,25 @@ class ColumnRedactor:
             expressions=[p.encode() for p in self._patterns],
             ids=list(range(len(self._patterns))),
             elements=len(self._patterns),
-            flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(self._patterns),
+            flags=[0] * len(self._patterns),
         )
         scratch = hyperscan.Scratch(database)
 
         def candidates(array: pa.Array) -> list[int]:
-            offsets, data = _offsets_and_data(array)
+            # Each row followed by a newline: one scan over one buffer, and every row starts
+            # after a separator, as the start-of-token classes expect.
+            separated = pc.binary_join_element_wise(array, "", "\n")
+            offsets, data = _offsets_and_data(separated)
+            ends: list[int] = []
+            if len(data):
+                database.scan(
+                    data, match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end),
+                    scratch=scratch,
+                )  # fmt: skip
             base = offsets[0]
-            rows: list[int] = []
-            found = False
-
-            def on_match(_id: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
-                nonlocal found
-                found = True  # SINGLEMATCH: at most one call per pattern and row
-
-            # One scan per row, so that ^ and the start-of-token classes see row boundaries.
-            for row in range(len(array)):
-                start, end = offsets[row] - base, offsets[row + 1] - base
-                if end - start >= _MIN_CANDIDATE_BYTES:
-                    found = False
-                    database.scan(data[start:end], match_event_handler=on_match, scratch=scratch)
-                    if found:
-                        rows.append(row)
-            return rows
+            # A match ending at byte e (exclusive) lies in the row holding byte e - 1; one
+            # spanning a separator only flags a row needlessly, it never hides one.
+            return sorted({bisect.bisect_right(offsets, base + end - 1) - 1 for end in ends})
 
         return candidates
 
@@ -182,13 +179,9 @@ class ColumnRedactor:
 def _pick_engine(engine: str) -> str:
     if engine not in (*ENGINES, "auto"):
         raise ValueError(f"unknown prefilter engine {engine!r}; one of auto, {', '.join(ENGINES)}")
-    if engine != "auto":
-        return engine
-    try:
-        import hyperscan  # noqa: F401
-    except ImportError:
-        return "re2"
-    return "hyperscan"
+    # RE2 inside pyarrow measured fastest on the column path (docs/performance.md) and needs
+    # nothing beyond pyarrow itself.
+    return "re2" if engine == "auto" else engine
 
 
 def _as_string_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -53,7 +53,7 @@ DEFAULT_ALLOW: tuple[Mapping[str, Any], ...] = (
 
 _TOP_LEVEL_KEYS = frozenset(
     {"enabled", "mode", "hash_key", "hash_key_env", "hash_length", "detectors", "allow",
-     "block", "ignore", "json_keys", "default_rules"}
+     "block", "ignore", "json_keys", "default_rules", "accelerate"}
 )  # fmt: skip
 
 
@@ -152,6 +152,7 @@ class RedactionConfig:
     ignore: tuple[KeyRule, ...] = ()
     json_keys: tuple[str, ...] = DEFAULT_JSON_KEYS
     default_rules: bool = True
+    accelerate: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -205,7 +206,7 @@ class RedactionConfig:
             if key not in _TOP_LEVEL_KEYS:
                 errors.append(f"redaction.{key}: unknown key")
         kwargs: dict[str, Any] = {}
-        for flag in ("enabled", "default_rules"):
+        for flag in ("enabled", "default_rules", "accelerate"):
             if flag in data:
                 if isinstance(data[flag], bool):
                     kwargs[flag] = data[flag]

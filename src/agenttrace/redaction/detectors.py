@@ -32,7 +32,11 @@ class Detector:
     patterns: tuple[re.Pattern[str], ...]
     prefilter: str
     keywords: tuple[str, ...] = ()
-    needs_digit: bool = False
+    # Without Hyperscan, a detector runs only if one of its keywords is in the lower-cased
+    # text or one of its signatures in the text's shape (digits as 0, letters as A or a),
+    # or, with ``min_colons``, if the text has that many colons.
+    signatures: tuple[bytes, ...] = ()
+    min_colons: int = 0
     validator: Callable[[re.Match[str]], bool] | None = None
     groups: tuple[str, ...] = ()
     description: str = ""
@@ -143,7 +147,8 @@ def _d(
     description: str,
     *,
     keywords: tuple[str, ...] = (),
-    needs_digit: bool = False,
+    signatures: tuple[bytes, ...] = (),
+    min_colons: int = 0,
     validator: Callable[[re.Match[str]], bool] | None = None,
     groups: tuple[str, ...] = (),
     flags: int = 0,
@@ -161,7 +166,8 @@ def _d(
         patterns=tuple(re.compile(source, flags | re.ASCII) for source in sources),
         prefilter=prefilter,
         keywords=keywords,
-        needs_digit=needs_digit,
+        signatures=signatures,
+        min_colons=min_colons,
         validator=validator,
         groups=groups,
         description=description,
@@ -222,7 +228,7 @@ DETECTORS: tuple[Detector, ...] = (
         "secret",
         r"(?i)(?:aws[_.-]?)?secret[_.-]?(?:access[_.-]?)?key" + _SEP + r"(?:\\?[\"'`])?"
         r"(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-        r"(?i)secret.{0,80}[A-Za-z0-9/+]{40}",
+        r"(?i)secret[_.-]?(?:access[_.-]?)?key",
         "AWS secret access keys: 40 base64 characters after a `secret…key` name.",
         keywords=("secret",),
         groups=("value",),
@@ -388,7 +394,7 @@ DETECTORS: tuple[Detector, ...] = (
         "Payment card numbers (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay"
         " prefixes), 13-19 digits, Luhn-checked, with no, space or dash separators.",
         not_after=r"[\w.-]",
-        needs_digit=True,
+        signatures=(b"0000",),
         validator=lambda m: v.payment_card_ok(m.group(0)),
     ),
     _d(
@@ -399,7 +405,7 @@ DETECTORS: tuple[Detector, ...] = (
         "IBANs, compact or in groups of four, with the per-country length and the mod-97"
         " checksum verified.",
         not_after="[A-Za-z0-9]",
-        needs_digit=True,
+        signatures=(b"AA00",),
         validator=lambda m: v.iban_ok(m.group(0)),
     ),
     _d(
@@ -409,11 +415,12 @@ DETECTORS: tuple[Detector, ...] = (
             r"\d\d\d-\d\d-\d{4}(?![\w-])",
             r"(?i:ssn|social security(?: number)?)\W{0,5}(?P<ssn>\d{9})(?!\d)",
         ),
-        r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security)[\s\S]{0,32}\d{9}",
+        r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security)",
         "US social security numbers `123-45-6789`, or 9 digits after `SSN`/`social security`;"
         " never-issued areas (000, 666, 900-999), group 00 and serial 0000 are rejected.",
         not_after=r"[\w-]",
-        needs_digit=True,
+        keywords=("ssn", "social security"),
+        signatures=(b"000-00-0000",),
         validator=_us_ssn,
         groups=("ssn",),
     ),
@@ -428,14 +435,14 @@ DETECTORS: tuple[Detector, ...] = (
             r"[2-9]\d\d[ .-][2-9]\d\d[ .-]\d{4}(?!\w|[.-]\d)",
             r"0(?:\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}|[1-9](?:[ .]\d\d){4})(?!\w|[.-]\d)",
         ),
-        r"\+[1-9][\d ().-]{6,22}\d"
-        r"|(?:1[ .-])?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}"
-        r"|0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}|0[1-9](?:[ .]\d\d){4}",
+        r"\+[1-9][\d ().-]{6}|(?:1[ .-])?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}"
+        r"|0\d{2,4}[ -]\d{3}|0[1-9][ .]\d\d[ .]\d\d",
         "Phone numbers: international (`+44 20 7946 0958`, `+14155550123`), North American"
         " (`(415) 555-0123`, `415-555-0123`) and trunk-prefixed national formats (`020 7946"
         " 0958`, `01 23 45 67 89`).",
         not_after=r"[\w.+-]",
-        needs_digit=True,
+        signatures=(b"+0", b"00 000", b"00-000", b"000.000.0000", b"(000)", b"00 00 00 00 00",
+                    b"00.00.00.00.00"),  # fmt: skip
         validator=lambda m: v.phone_ok(m.group(0)),
     ),
     _d(
@@ -445,7 +452,7 @@ DETECTORS: tuple[Detector, ...] = (
         r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
         "IPv4 addresses (not loopback, 0.0.0.0 or broadcast; not after `version`).",
         not_after=r"[\w.@-]",
-        needs_digit=True,
+        signatures=tuple(f".{a}.{b}.".encode() for a in ("0", "00", "000") for b in ("0", "00", "000")),
         validator=_ipv4,
     ),
     _d(
@@ -456,7 +463,8 @@ DETECTORS: tuple[Detector, ...] = (
         "IPv6 addresses in full or compressed form, validated with `ipaddress` (not loopback,"
         " not `::`, at least three groups).",
         not_after=r"[\w:.]",
-        keywords=(":",),
+        signatures=(b"::",),
+        min_colons=7,
         validator=lambda m: v.ipv6_ok(m.group(0)),
     ),
 )

@@ -20,11 +20,13 @@ import hmac
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agenttrace.redaction import _jsonio
+from agenttrace.redaction._accel import HyperscanGate, load_gate
 from agenttrace.redaction.config import BLOCKED_TYPE, KeyRule, RedactionConfig
 from agenttrace.redaction.detectors import DETECTORS, Detector, secret_type_for_member
 from agenttrace.redaction.summary import RedactionSummary
@@ -34,8 +36,17 @@ logger = logging.getLogger("agenttrace.redaction")
 ERROR_MARKER = "[REDACTED:error]"
 # Nothing shorter can hold a finding (the shortest is an email like a@b.co).
 _MIN_FINDING_LENGTH = 6
-_DIGIT = re.compile(r"\d")
+# A text's shape: every digit as 0, upper-case letter as A, lower-case letter as a.
+_SHAPE = bytes.maketrans(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+    b"0" * 10 + b"A" * 26 + b"a" * 26,
+)
+# Beyond this length a JSON path stops growing (adversarially deep documents would otherwise
+# cost quadratic time); path rules see the truncated path.
+_MAX_PATH_LENGTH = 512
 _DECISION_CACHE_SIZE = 4096
+# Below this length the keyword checks cost less than a Hyperscan call.
+_GATE_MIN_LENGTH = 64
 
 
 class _Drop:
@@ -81,6 +92,8 @@ class Redactor:
         self._scan_decision = _Decision("scan", self._global_allows)
         self._decisions: dict[tuple[str, str], _Decision] = {}
         self._member_secret_types: dict[str, bool] = {}
+        self._gate: HyperscanGate | None = None
+        self._gate_loaded = not self.config.accelerate
 
     # ----------------------------------------------------------------- public entry points
 
@@ -207,7 +220,12 @@ class Redactor:
                 members = ((parent_key, item) for item in src)
             for key, value in members:
                 is_member = isinstance(src, dict)
-                child_path = (f"{path}.{key}" if path else key) if is_member else f"{path}[*]"
+                if len(path) > _MAX_PATH_LENGTH:
+                    child_path = path
+                elif is_member:
+                    child_path = f"{path}.{key}" if path else key
+                else:
+                    child_path = f"{path}[*]"
                 decision = self._decide(key, child_path) if is_member else self._decide_list(
                     key, child_path
                 )
@@ -328,20 +346,26 @@ class Redactor:
     def _find(self, text: str, allows: Sequence[KeyRule]) -> list[Finding]:
         if len(text) < _MIN_FINDING_LENGTH:
             return []
+        gate = self._load_gate() if len(text) >= _GATE_MIN_LENGTH else None
+        passed = gate(text) if gate is not None else None
+        if passed is not None and not passed:
+            return []
         lowered: str | None = None
-        has_digit: bool | None = None
+        shape: bytes | None = None
         raw: list[tuple[int, int, int, str]] = []
-        for detector in self.detectors:
-            if detector.keywords:
-                if lowered is None:
+        for index, detector in enumerate(self.detectors):
+            if passed is not None:
+                if index not in passed:
+                    continue
+            else:
+                if detector.keywords and lowered is None:
                     lowered = text.lower()
-                if not any(k in lowered for k in detector.keywords):
+                if detector.signatures and shape is None:
+                    shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE)
+                if not _may_match(detector, text, lowered, shape):
                     continue
-            elif detector.needs_digit:
-                if has_digit is None:
-                    has_digit = _DIGIT.search(text) is not None
-                if not has_digit:
-                    continue
+            if detector.anchor != "scan" and lowered is None:
+                lowered = text.lower()
             for match in _matches(detector, text, lowered):
                 if not detector.starts_token(text, match.start()):
                     continue
@@ -352,6 +376,28 @@ class Redactor:
                     continue
                 raw.append((start, end, self._priority[detector.name], detector.name))
         return _merge(raw)
+
+    def warm_up(self) -> None:
+        """Compile the optional Hyperscan gate now instead of in the background."""
+        if not self._gate_loaded:
+            self._gate_loaded = True
+            self._compile_gate()
+
+    def _load_gate(self) -> HyperscanGate | None:
+        # Compiling takes a fraction of a second: do it off the caller's thread, and use the
+        # keyword gating (same results, slower) until it is ready.
+        if not self._gate_loaded:
+            self._gate_loaded = True
+            threading.Thread(
+                target=self._compile_gate, name="agenttrace-redaction-gate", daemon=True
+            ).start()
+        return self._gate
+
+    def _compile_gate(self) -> None:
+        try:
+            self._gate = load_gate(self.detectors)
+        except Exception:
+            logger.exception("agenttrace redaction: Hyperscan gate unavailable, using re only")
 
     @staticmethod
     def _allowed(allows: Sequence[KeyRule], finding_type: str, value: str) -> bool:
@@ -389,6 +435,17 @@ class Redactor:
         # Never log the value: it is exactly what must not leak.
         logger.exception("agenttrace redaction failed in %s; value replaced", where)
         return ERROR_MARKER
+
+
+def _may_match(detector: Detector, text: str, lowered: str | None, shape: bytes | None) -> bool:
+    """Cheap substring checks that every match of the detector would pass."""
+    if not detector.keywords and not detector.signatures:
+        return True
+    if lowered is not None and any(k in lowered for k in detector.keywords):
+        return True
+    if shape is not None and any(s in shape for s in detector.signatures):
+        return True
+    return detector.min_colons > 0 and text.count(":") >= detector.min_colons
 
 
 def _matches(detector: Detector, text: str, lowered: str | None) -> Iterator[re.Match[str]]:

@@ -279,10 +279,6 @@ def current_span() -> SpanHandle | None:
     return current_handle()
 
 
-def _guard(where: str, exc: Exception) -> None:
-    internal_error(exc, where)
-
-
 def compaction(
     strategy: str,
     *,
@@ -304,7 +300,7 @@ def compaction(
             messages_dropped=messages_dropped,
         )
     except Exception as exc:
-        _guard("compaction", exc)
+        internal_error(exc, "compaction")
 
 
 def approval(
@@ -320,7 +316,7 @@ def approval(
             wait_ms=wait_ms,
         )
     except Exception as exc:
-        _guard("approval", exc)
+        internal_error(exc, "approval")
 
 
 def handoff(
@@ -348,7 +344,7 @@ def handoff(
         if link_to is not None and handle is not None:
             handle.add_link(link_to, sc.AgenttraceLinkTypeValues.HANDOFF.value)
     except Exception as exc:
-        _guard("handoff", exc)
+        internal_error(exc, "handoff")
 
 
 def message(
@@ -376,7 +372,7 @@ def retry(attempt: int, *, reason: str | None = None, error: BaseException | Non
         span.set_attribute(sc.AGENTTRACE_RETRY_ATTEMPT, attempt)
         retry_event(span, attempt=attempt, reason=reason, error=error)
     except Exception as exc:
-        _guard("retry", exc)
+        internal_error(exc, "retry")
 
 
 def record_memory_access(operation: str, *, keys: Sequence[str] | None = None) -> None:
@@ -387,7 +383,7 @@ def record_memory_access(operation: str, *, keys: Sequence[str] | None = None) -
             attributes[sc.AGENTTRACE_MEMORY_KEYS] = list(keys)
         trace.get_current_span().add_event(sc.EVENT_MEMORY_ACCESS, attributes)
     except Exception as exc:
-        _guard("record_memory_access", exc)
+        internal_error(exc, "record_memory_access")
 
 
 def _set_on_current(where: str, attributes: Mapping[str, AttributeValue | None]) -> None:
@@ -397,7 +393,7 @@ def _set_on_current(where: str, attributes: Mapping[str, AttributeValue | None])
             if value is not None:
                 span.set_attribute(key, value)
     except Exception as exc:
-        _guard(where, exc)
+        internal_error(exc, where)
 
 
 def set_harness_state(
@@ -430,9 +426,9 @@ def set_harness_state(
 def set_outcome(outcome: str) -> None:
     """``agenttrace.run.outcome`` (success, failure or aborted) on the current span."""
     if outcome not in _OUTCOMES:
-        _guard(
-            "set_outcome",
+        internal_error(
             ValueError(f"outcome must be one of {sorted(_OUTCOMES)}, got {outcome!r}"),
+            "set_outcome",
         )
         return
     _set_on_current("set_outcome", {sc.AGENTTRACE_RUN_OUTCOME: outcome})

@@ -21,7 +21,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link
 
 from agenttrace import semconv as sc
-from agenttrace.sdk._span import RUN_ID_BAGGAGE, SpanHandle, current_frame
+from agenttrace.sdk._span import RUN_ID_BAGGAGE, SpanHandle, current_frame, span_context_of
 
 __all__ = ["ContextThreadPoolExecutor", "extract", "inject", "link", "wrap_context"]
 
@@ -58,7 +58,7 @@ def inject(
     """
     target: MutableMapping[str, str] = {} if carrier is None else carrier
     frame = current_frame(context)
-    if frame is not None:
+    if frame is not None and frame.run_id is not None:
         context = baggage.set_baggage(RUN_ID_BAGGAGE, frame.run_id, context)
     propagate.inject(target, context=context)
     return target
@@ -74,13 +74,7 @@ def link(
     link_type: str = sc.AgenttraceLinkTypeValues.FOLLOWS_FROM.value,
 ) -> Link:
     """A span link with ``agenttrace.link.type``, for ``links=`` of the context managers."""
-    if isinstance(target, SpanHandle):
-        context = target.span_context
-    elif isinstance(target, trace.Span):
-        context = target.get_span_context()
-    else:
-        context = target
-    return Link(context, {sc.AGENTTRACE_LINK_TYPE: link_type})
+    return Link(span_context_of(target), {sc.AGENTTRACE_LINK_TYPE: link_type})
 
 
 def links(

@@ -38,9 +38,12 @@ class Frame:
 
     __slots__ = ("aggregate", "run_id")
 
-    def __init__(self, run_id: str, aggregate: Aggregate | None) -> None:
+    def __init__(self, run_id: str | None, aggregate: Aggregate | None) -> None:
         self.run_id = run_id
         self.aggregate = aggregate
+
+
+_NO_FRAME = Frame(None, None)  # outside any agent or workflow
 
 
 def error_type(exc: BaseException) -> str:
@@ -163,8 +166,18 @@ class SpanHandle:
     ) -> None:
         """Link this span to another (fan-in, fan-out, handoff, memory record, follows-from)."""
         self.span.add_link(
-            _span_context_of(target), {sc.AGENTTRACE_LINK_TYPE: link_type, **(attributes or {})}
+            span_context_of(target), {sc.AGENTTRACE_LINK_TYPE: link_type, **(attributes or {})}
         )
+
+    def use_memory_records(
+        self,
+        record_ids: Sequence[str],
+        sources: Sequence[trace.SpanContext | trace.Span | SpanHandle] = (),
+    ) -> None:
+        """On a model span: the memory records it used, and links to the spans that read them."""
+        self.span.set_attribute(sc.AGENTTRACE_MEMORY_RECORDS_USED, list(record_ids))
+        for source in sources:
+            self.add_link(source, sc.AgenttraceLinkTypeValues.MEMORY_RECORD.value)
 
     def record_error(self, exc: BaseException) -> None:
         """Mark the span failed: status ERROR, ``error.type`` and an exception event."""
@@ -308,7 +321,8 @@ class SpanHandle:
         return None
 
 
-def _span_context_of(target: trace.SpanContext | trace.Span | SpanHandle) -> trace.SpanContext:
+def span_context_of(target: trace.SpanContext | trace.Span | SpanHandle) -> trace.SpanContext:
+    """The span context of a handle, a span, or a span context."""
     if isinstance(target, SpanHandle):
         return target.span_context
     if isinstance(target, trace.Span):
@@ -344,36 +358,31 @@ def start(
         tracer = get_tracer()
     parent_ctx = otel_context.get_current() if parent is None else parent
     parent_handle = otel_context.get_value(_HANDLE_KEY, parent_ctx)
-    if isinstance(parent_handle, SpanHandle):
-        parent_frame = parent_handle.frame
-        span = tracer.start_span(
-            name,
-            parent_ctx,
-            spec.span_kind,
-            {**attributes, sc.AGENTTRACE_RUN_ID: parent_frame.run_id},
-            links,
-        )
-        ctx = trace.set_span_in_context(span, parent_ctx)
-        parent_aggregate = parent_frame.aggregate
-        frame = (
-            Frame(parent_frame.run_id, Aggregate(parent_aggregate))
-            if spec.aggregates
-            else parent_frame
-        )
+    parent_frame = parent_handle.frame if isinstance(parent_handle, SpanHandle) else _NO_FRAME
+    parent_aggregate = parent_frame.aggregate
+    if spec.aggregates:
+        # agenttrace.run.id goes on agent and workflow spans, as the convention lists it.
+        run_id = parent_frame.run_id or baggage.get_baggage(RUN_ID_BAGGAGE, parent_ctx)
+        if isinstance(run_id, str):
+            span = tracer.start_span(
+                name,
+                parent_ctx,
+                spec.span_kind,
+                {**attributes, sc.AGENTTRACE_RUN_ID: run_id},
+                links,
+            )
+        else:
+            # A new run: its id is its trace id, which a W3C traceparent carries to other
+            # processes; agenttrace.inject() also puts it in baggage, for remote sides that
+            # start a new trace.
+            span = tracer.start_span(name, parent_ctx, spec.span_kind, attributes, links)
+            run_id = trace.format_trace_id(span.get_span_context().trace_id)
+            span.set_attribute(sc.AGENTTRACE_RUN_ID, run_id)
+        frame = Frame(run_id, Aggregate(parent_aggregate))
     else:
         span = tracer.start_span(name, parent_ctx, spec.span_kind, attributes, links)
-        run_id = baggage.get_baggage(RUN_ID_BAGGAGE, parent_ctx)
-        if not isinstance(run_id, str):
-            # A new run: its id is its trace id, which a W3C traceparent carries to other
-            # processes. agenttrace.inject() also puts it in baggage, for remote sides that
-            # start a new trace.
-            run_id = trace.format_trace_id(span.get_span_context().trace_id)
-        span.set_attribute(sc.AGENTTRACE_RUN_ID, run_id)
-        parent_aggregate = None
-        frame = Frame(run_id, Aggregate(None) if spec.aggregates else None)
-        ctx = baggage.set_baggage(
-            RUN_ID_BAGGAGE, run_id, trace.set_span_in_context(span, parent_ctx)
-        )
+        frame = parent_frame
+    ctx = trace.set_span_in_context(span, parent_ctx)
     handle = SpanHandle(
         span,
         spec,

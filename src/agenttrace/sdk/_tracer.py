@@ -1,7 +1,7 @@
 """Which TracerProvider agenttrace spans go to.
 
-By default the global OpenTelemetry provider, through a proxy tracer so a provider set after
-import is still used. :func:`agenttrace.init` and :mod:`agenttrace.testing` may install an
+By default the global OpenTelemetry provider (its tracer is resolved once the application has set
+it; until then a proxy tracer makes agenttrace a no-op). :func:`agenttrace.init` and :mod:`agenttrace.testing` may install an
 override, which is how tests swap providers without touching the set-once global.
 """
 
@@ -14,12 +14,22 @@ from agenttrace import semconv as sc
 SCOPE_NAME = "agenttrace"
 SDK_VERSION = "0.1.0"
 
-_global_tracer: trace.Tracer = trace.get_tracer(SCOPE_NAME, SDK_VERSION, schema_url=sc.SCHEMA_URL)
-_tracer: trace.Tracer = _global_tracer
+_proxy_tracer: trace.Tracer = trace.get_tracer(SCOPE_NAME, SDK_VERSION, schema_url=sc.SCHEMA_URL)
+_tracer: trace.Tracer | None = None  # resolved: the override's, or the global provider's
 _override: trace.TracerProvider | None = None
 
 
 def get_tracer() -> trace.Tracer:
+    global _tracer
+    tracer = _tracer
+    if tracer is not None:
+        return tracer
+    global_provider = trace.get_tracer_provider()
+    if isinstance(global_provider, trace.ProxyTracerProvider):
+        return _proxy_tracer  # no provider yet: a no-op that follows a provider set later
+    # The global provider is set once and for all, so its tracer can be cached; the proxy
+    # tracer's per-call indirection would otherwise cost every span.
+    _tracer = global_provider.get_tracer(SCOPE_NAME, SDK_VERSION, schema_url=sc.SCHEMA_URL)
     return _tracer
 
 
@@ -34,8 +44,6 @@ def set_provider_override(new: trace.TracerProvider | None) -> trace.TracerProvi
     previous = _override
     _override = new
     _tracer = (
-        _global_tracer
-        if new is None
-        else new.get_tracer(SCOPE_NAME, SDK_VERSION, schema_url=sc.SCHEMA_URL)
+        None if new is None else new.get_tracer(SCOPE_NAME, SDK_VERSION, schema_url=sc.SCHEMA_URL)
     )
     return previous

@@ -25,6 +25,12 @@ from agenttrace.sdk._span import SpanHandle, start
 from agenttrace.sdk._stream import AsyncStreamProxy, StreamProxy, is_async_stream, is_sync_stream
 
 _RECEIVER_NAMES = frozenset({"self", "cls"})
+# Parameter names of a model call whose values the convention names, first match wins.
+_MODEL_CONTENT_PARAMS = (
+    (sc.GEN_AI_INPUT_MESSAGES, ("messages", "input", "prompt", "contents")),
+    (sc.GEN_AI_SYSTEM_INSTRUCTIONS, ("system", "system_instructions", "instructions")),
+    (sc.GEN_AI_TOOL_DEFINITIONS, ("tools", "functions")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +47,11 @@ class CallPlan:
     positional: Sequence[str]  # positional parameter names, receiver excluded
     skip_receiver: bool
     var_positional: str | None
-    model_index: int | None  # llm without a fixed model: position of a ``model`` parameter
-    messages_index: int | None  # llm: position of a ``messages`` parameter
-    reads_model: bool
-    reads_messages: bool
+    model_index: int | None  # position of a ``model`` parameter
+    reads_model: bool  # llm without a fixed model: the call's ``model`` argument names it
+    # llm: (attribute, parameter, position) for arguments the convention names, such as
+    # ``messages`` -> gen_ai.input.messages; when there are any, they replace the argument dict.
+    content_params: tuple[tuple[str, str, int | None], ...]
 
 
 def make_plan(
@@ -75,6 +82,16 @@ def make_plan(
     )
     names = {p.name for p in parameters}
     is_llm = kind is Kind.LLM
+
+    def position(param: str) -> int | None:
+        return positional.index(param) if param in positional else None
+
+    content_params: list[tuple[str, str, int | None]] = []
+    if is_llm:
+        for key, candidates in _MODEL_CONTENT_PARAMS:
+            found = next((c for c in candidates if c in names), None)
+            if found is not None:
+                content_params.append((key, found, position(found)))
     return CallPlan(
         kind=kind,
         span_name=name,
@@ -86,10 +103,9 @@ def make_plan(
         positional=tuple(positional),
         skip_receiver=skip_receiver,
         var_positional=var_positional,
-        model_index=positional.index("model") if "model" in positional else None,
-        messages_index=positional.index("messages") if "messages" in positional else None,
+        model_index=position("model"),
         reads_model=is_llm and "model" in names and sc.GEN_AI_REQUEST_MODEL not in attributes,
-        reads_messages=is_llm and "messages" in names,
+        content_params=tuple(content_params),
     )
 
 
@@ -141,8 +157,9 @@ def open_span(plan: CallPlan, args: tuple[Any, ...], kwargs: Mapping[str, Any]) 
     if not capture_output:
         handle.skip_output_capture()
     if capture_input and handle.capturing:
-        if plan.reads_messages:
-            handle.set_input(_argument(plan, args, kwargs, "messages", plan.messages_index))
+        if plan.content_params:
+            for key, param, index in plan.content_params:
+                handle.set_content(key, _argument(plan, args, kwargs, param, index))
         else:
             handle.set_input(bound_arguments(plan, args, kwargs))
     return handle
@@ -157,6 +174,8 @@ def close_with_result(handle: SpanHandle, result: Any) -> Any:
             return AsyncStreamProxy(result, handle)
         handle.set_response(result)
     else:
+        if handle.kind is Kind.MEMORY and isinstance(result, (list, tuple)):
+            handle.set_attribute(sc.GEN_AI_MEMORY_RECORD_COUNT, len(result))
         handle.set_output(result)
     handle.end()
     return result

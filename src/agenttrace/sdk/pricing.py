@@ -181,10 +181,10 @@ def set_price_table(
         new: PriceTable | None = None
     elif isinstance(table_or_path, PriceTable):
         new = table_or_path
-    elif isinstance(table_or_path, Mapping):
-        new = _parse_table(table_or_path, "mapping")
-    else:
+    elif isinstance(table_or_path, (str, os.PathLike)):
         new = _load_path(table_or_path)
+    else:
+        new = _parse_table(table_or_path, "mapping")
     with _lock:
         _table = new
     return price_table()

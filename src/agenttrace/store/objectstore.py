@@ -21,13 +21,22 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import obstore
-from obstore.exceptions import AlreadyExistsError, BaseError, PreconditionError
+from obstore.exceptions import (
+    AlreadyExistsError,
+    BaseError,
+    InvalidPathError,
+    NotSupportedError,
+    PermissionDeniedError,
+    PreconditionError,
+    UnauthenticatedError,
+    UnknownConfigurationKeyError,
+)
 from obstore.store import S3Store, from_url
 
 from agenttrace.store.errors import (
@@ -48,6 +57,7 @@ The leading dot hides them from :meth:`ObjectStore.list` and from pyarrow datase
 names starting with ``.`` or ``_``."""
 
 _Data = bytes | bytearray | memoryview
+_ArrowFactory = Callable[[], "tuple[pyarrow.fs.FileSystem, str]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,11 +283,12 @@ class LocalObjectStore(ObjectStore):
 
 _STATUS = re.compile(r"status code: (\d{3})")
 _PERMANENT_OBSTORE_ERRORS = (
-    "PermissionDeniedError",
-    "UnauthenticatedError",
-    "InvalidPathError",
-    "NotSupportedError",
-    "UnknownConfigurationKeyError",
+    PermissionDeniedError,
+    UnauthenticatedError,
+    InvalidPathError,
+    NotSupportedError,
+    UnknownConfigurationKeyError,
+    ValueError,
 )
 
 
@@ -294,7 +305,7 @@ def _remote_error(exc: Exception, what: str) -> StoreError:
     message = f"{what}: {_short(exc)}"
     if isinstance(exc, FileNotFoundError):
         return ObjectNotFound(message)
-    if type(exc).__name__ in _PERMANENT_OBSTORE_ERRORS or isinstance(exc, ValueError):
+    if isinstance(exc, _PERMANENT_OBSTORE_ERRORS):
         return StorePermanentError(message)
     match = _STATUS.search(str(exc))
     if match is not None:
@@ -307,8 +318,6 @@ def _remote_error(exc: Exception, what: str) -> StoreError:
 
 @dataclass(frozen=True)
 class _S3Settings:
-    bucket: str
-    prefix: str
     endpoint: str | None
     region: str
     access_key_id: str | None
@@ -320,12 +329,7 @@ class _S3Settings:
 class RemoteObjectStore(ObjectStore):
     """An obstore-backed store (S3, GCS, Azure); ``arrow_factory`` builds the reader filesystem."""
 
-    def __init__(
-        self,
-        store: Any,
-        url: str,
-        arrow_factory: Any,
-    ) -> None:
+    def __init__(self, store: Any, url: str, arrow_factory: _ArrowFactory) -> None:
         self._store = store
         self._url = url
         self._arrow_factory = arrow_factory
@@ -390,15 +394,13 @@ class RemoteObjectStore(ObjectStore):
             raise _remote_error(exc, f"cannot delete {key!r} in {self._url}") from exc
 
     def arrow_filesystem(self) -> tuple[pyarrow.fs.FileSystem, str]:
-        filesystem, root = self._arrow_factory()
-        return filesystem, root
+        return self._arrow_factory()
 
 
 # Option keys understood for every remote store; any other key is passed to obstore's
 # store config verbatim (for example ``virtual_hosted_style_request``), which rejects unknown
 # keys with a message naming them.
 _CLIENT_OPTIONS = {"timeout", "connect_timeout"}
-_RETRY_OPTIONS = {"max_retries", "retry_timeout"}
 _S3_OPTIONS = {
     "endpoint",
     "region",
@@ -421,6 +423,13 @@ _DEFAULT_CONNECT_TIMEOUT = "5s"
 # to apply back-pressure, instead of blocking for obstore's default 3 minutes.
 _DEFAULT_MAX_RETRIES = 2
 _DEFAULT_RETRY_TIMEOUT_S = 10.0
+
+
+def _option_text(value: object) -> str:
+    # Config files may give YAML booleans and numbers; obstore wants its string forms.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _truthy(value: str) -> bool:
@@ -455,7 +464,7 @@ def _split_options(
     return config, client, retry
 
 
-def _resolve_s3(bucket: str, prefix: str, options: Mapping[str, str]) -> _S3Settings:
+def _resolve_s3(options: Mapping[str, str]) -> _S3Settings:
     def pick(name: str) -> str | None:
         if name in options:
             return options[name]
@@ -472,8 +481,6 @@ def _resolve_s3(bucket: str, prefix: str, options: Mapping[str, str]) -> _S3Sett
         else bool(endpoint and endpoint.startswith("http://"))
     )
     return _S3Settings(
-        bucket=bucket,
-        prefix=prefix,
         endpoint=endpoint,
         region=pick("region") or "us-east-1",
         access_key_id=pick("access_key_id"),
@@ -485,7 +492,7 @@ def _resolve_s3(bucket: str, prefix: str, options: Mapping[str, str]) -> _S3Sett
 
 def _open_s3(bucket: str, prefix: str, url: str, options: Mapping[str, str]) -> ObjectStore:
     lowered = {k.lower(): v for k, v in options.items()}
-    settings = _resolve_s3(bucket, prefix, lowered)
+    settings = _resolve_s3(lowered)
     passthrough = {k: v for k, v in lowered.items() if k not in _S3_OPTIONS}
     config, client, retry = _split_options(passthrough)
     client["allow_http"] = settings.allow_http
@@ -554,7 +561,8 @@ def _open_generic(scheme: str, url: str, options: Mapping[str, str]) -> ObjectSt
                 f"{url}: reading Azure with pyarrow needs option 'account_name' "
                 "or env AZURE_STORAGE_ACCOUNT_NAME"
             )
-        return pyarrow.fs.AzureFileSystem(account_name=account), root
+        key = config.get("account_key") or os.environ.get("AZURE_STORAGE_ACCOUNT_KEY")
+        return pyarrow.fs.AzureFileSystem(account_name=account, account_key=key), root
 
     return RemoteObjectStore(store, url, arrow)
 
@@ -567,7 +575,7 @@ def _redact_url(url: str) -> str:
 
 
 def open_store(
-    url: str | os.PathLike[str], *, options: Mapping[str, str] | None = None
+    url: str | os.PathLike[str], *, options: Mapping[str, object] | None = None
 ) -> ObjectStore:
     """Open a store by URL.
 
@@ -581,7 +589,7 @@ def open_store(
     ``retry_timeout`` (seconds). Other keys go to obstore's store config unchanged.
     """
     text = os.fspath(url)
-    opts: Mapping[str, str] = options or {}
+    opts = {key: _option_text(value) for key, value in (options or {}).items()}
     if "://" not in text:
         if not text:
             raise StorePermanentError("store URL is empty")

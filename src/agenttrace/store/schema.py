@@ -110,8 +110,9 @@ SPAN_SCHEMA: Final = pa.schema(
 
 JSON_COLUMNS: Final = ("attributes", "resource_attributes", "events", "links")
 
-# Columns with few distinct values per file, where a dictionary page pays for itself. Ids and
-# times are (nearly) unique, content and JSON are large and distinct: those stay plain.
+# Columns with few distinct values per file, where a dictionary page pays for itself. Span
+# ids, times and tool call ids are (nearly) unique, content and JSON are large and distinct: they
+# stay plain.
 DICTIONARY_COLUMNS: Final = (
     "trace_id",
     "trace_state",
@@ -122,7 +123,7 @@ DICTIONARY_COLUMNS: Final = (
     "service_name",
     "scope_name",
     "scope_version",
-    *(column_name(a) for a in HOT_STRING_ATTRIBUTES),
+    *(column_name(a) for a in HOT_STRING_ATTRIBUTES if a != semconv.GEN_AI_TOOL_CALL_ID),
     "resource_attributes",
 )
 

@@ -100,8 +100,15 @@ class ParquetOptions:
     data_page_size: int = DEFAULT_DATA_PAGE_SIZE
 
 
-def encode_parquet(table: pa.Table, options: ParquetOptions = ParquetOptions()) -> pa.Buffer:
-    """Encode an already sorted span table as one Parquet file in memory."""
+def encode_parquet(
+    table: pa.Table, order: pa.Array | None = None, options: ParquetOptions = ParquetOptions()
+) -> pa.Buffer:
+    """Encode the rows ``order`` of ``table`` (all rows if ``None``), in that order, as one
+    Parquet file in memory.
+
+    Rows are gathered one row group at a time, so the peak memory is the input table plus one
+    row group plus the compressed output, not a second sorted copy of the whole table.
+    """
     sink = pa.BufferOutputStream()
     with pq.ParquetWriter(
         sink,
@@ -113,7 +120,12 @@ def encode_parquet(table: pa.Table, options: ParquetOptions = ParquetOptions()) 
         data_page_size=options.data_page_size,
         sorting_columns=[pq.SortingColumn(0), pq.SortingColumn(4)],
     ) as writer:
-        writer.write_table(table, row_group_size=options.row_group_size)
+        size = options.row_group_size
+        if order is None:
+            writer.write_table(table, row_group_size=size)
+        else:
+            for start in range(0, len(order), size):
+                writer.write_table(table.take(order[start : start + size]), row_group_size=size)
     return sink.getvalue()
 
 
@@ -147,16 +159,18 @@ class ParquetPublisher:
             raise ValueError(f"first_seq {first_seq} is after last_seq {last_seq}")
         if table.num_rows == 0:
             return []
+        table = _conform(table)
         keys = []
-        for hour, part in partition_by_hour(_conform(table)):
+        for hour, rows in partition_by_hour(table):
             key = object_key(self.writer_id, segment, first_seq, last_seq, hour)
-            self.store.put_create(key, memoryview(encode_parquet(part, self.options)))
+            self.store.put_create(key, memoryview(encode_parquet(table, rows, self.options)))
             keys.append(key)
         return keys
 
 
-def partition_by_hour(table: pa.Table) -> list[tuple[int, pa.Table]]:
-    """Split rows by UTC hour of start time, each part sorted by trace id then start time."""
+def partition_by_hour(table: pa.Table) -> list[tuple[int, pa.Array]]:
+    """Group row indices by UTC hour of start time (hours since the epoch), each group ordered
+    by trace id then start time."""
     # Start times are unsigned in OTLP, so integer division is floor division here.
     hours = pc.divide(table.column("start_time_unix_nano"), HOUR_NS)
     order = pc.sort_indices(
@@ -169,13 +183,12 @@ def partition_by_hour(table: pa.Table) -> list[tuple[int, pa.Table]]:
         ),
         sort_keys=[("hour", "ascending"), ("trace_id", "ascending"), ("start", "ascending")],
     )
-    ordered = table.take(order)
-    # Runs of equal hours in the sorted order give zero-copy slices.
+    # Runs of equal hours in the sorted order delimit the partitions.
     runs = pc.run_end_encode(hours.take(order).combine_chunks())
     parts = []
     begin = 0
     for hour, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
-        parts.append((int(hour), ordered.slice(begin, end - begin)))
+        parts.append((int(hour), order.slice(begin, end - begin)))
         begin = end
     return parts
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 # The Python value of an attribute: str, bool, int, float, bytes, list or dict (kvlist).
 AttrValue = Any
@@ -56,13 +55,6 @@ def set_value(target: Any, value: AttrValue) -> None:
         target.string_value = str(value)
 
 
-def make_value(value: AttrValue) -> Any:
-    """A new ``AnyValue`` holding ``value``."""
-    out = AnyValue()
-    set_value(out, value)
-    return out
-
-
 def set_attribute(attributes: Any, key: str, value: AttrValue) -> None:
     """Set ``key`` in a repeated ``KeyValue`` field, replacing an existing entry in place."""
     for kv in attributes:
@@ -73,22 +65,8 @@ def set_attribute(attributes: Any, key: str, value: AttrValue) -> None:
     set_value(attributes.add(key=key).value, value)
 
 
-def get_attribute(attributes: Any, key: str) -> AttrValue:
-    """The Python value of ``key`` in a repeated ``KeyValue`` field, ``None`` if absent."""
-    for kv in attributes:
-        if kv.key == key:
-            return to_python(kv.value)
-    return None
-
-
 def attributes_dict(attributes: Any) -> dict[str, AttrValue]:
     return {kv.key: to_python(kv.value) for kv in attributes}
-
-
-def remove_indices(repeated: Any, indices: list[int]) -> None:
-    """Delete the given positions from a repeated field (indices in ascending order)."""
-    for index in reversed(indices):
-        del repeated[index]
 
 
 def iter_spans(request: Any) -> Iterator[tuple[Any, Any, Any]]:
@@ -110,14 +88,9 @@ def new_request() -> Any:
 __all__ = [
     "STATUS_CODE_ERROR",
     "AttrValue",
-    "ExportTraceServiceRequest",
-    "KeyValue",
     "attributes_dict",
-    "get_attribute",
     "iter_spans",
-    "make_value",
     "new_request",
-    "remove_indices",
     "set_attribute",
     "set_value",
     "span_count",

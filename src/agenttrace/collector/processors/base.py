@@ -18,7 +18,7 @@ Contract for implementers:
   ``processors[<index>].`` so users see the full path.
 * ``factory(config)`` returns a :class:`Processor` or a :class:`Forwarder`.
 * ``Processor.process`` is called serially (never concurrently with itself) on the collector's
-  event-loop thread, one request at a time, in list order, so keep it quick. It may mutate the
+  single ingest thread, one request at a time, in list order. It may mutate the
   request in place (declare ``mutates = True``) and returns it, or returns ``None`` to drop the
   whole request (it is then acknowledged but not stored). Raising
   :class:`~agenttrace.collector.errors.InvalidRequest` rejects the request with 400; any other

@@ -331,6 +331,8 @@ class _EndpointWorker:
 class ForwardProcessor:
     """Fans every submitted request out to the configured endpoints."""
 
+    mutates = False  # a forwarder only reads the (already durable) request
+
     def __init__(self, config: ForwardConfig) -> None:
         self.name = "forward"
         self._config = config

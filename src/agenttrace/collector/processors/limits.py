@@ -105,6 +105,8 @@ class LimitsProcessor:
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
         config = self._config
         for _, _, span in iter_spans(request):
+            if self._within_limits(span):
+                continue
             report: _SpanReport | None = None
             if len(span.events) > config.max_events_per_span:
                 report = report or _SpanReport()
@@ -128,6 +130,18 @@ class LimitsProcessor:
             if report is not None:
                 self._mark(span, report)
         return request
+
+    def _within_limits(self, span: Any) -> bool:
+        """Cheap check first: a span smaller than the value limit holds no value beyond it."""
+        config = self._config
+        return (
+            span.ByteSize() <= config.max_attribute_value_bytes
+            and len(span.attributes) <= config.max_attributes_per_span
+            and len(span.events) <= config.max_events_per_span
+            and len(span.links) <= config.max_links_per_span
+            and all(len(e.attributes) <= config.max_attributes_per_event for e in span.events)
+            and all(len(k.attributes) <= config.max_attributes_per_link for k in span.links)
+        )
 
     def _limit_attributes(
         self, attributes: Any, max_count: int, key_prefix: str, report: _SpanReport | None

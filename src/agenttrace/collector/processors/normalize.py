@@ -1,9 +1,8 @@
 """``normalize``: upgrade spans from other instrumentations to the agenttrace convention.
 
 Driven by the mapping data in ``agenttrace.semconv.mappings`` (completed by ``_dialects``). The
-hot path is one pass over each span's attribute keys with a dict lookup and a ``startswith`` on a
-precomputed prefix tuple; spans carrying no foreign attribute (everything the agenttrace SDK
-emits) leave it there. Only spans that speak another dialect take the slow path, which:
+hot path is one Hyperscan pass over each span's serialized bytes looking for any dialect's
+marker keys; spans carrying none (everything the agenttrace SDK emits) leave it there. Only spans that speak another dialect take the slow path, which:
 
 1. finds the dialects present (``detect`` keys) and the operation (their span-kind attribute);
 2. folds flattened message lists into ``gen_ai.input.messages``/``gen_ai.output.messages``;
@@ -35,6 +34,7 @@ from agenttrace.collector.processors._dialects import (
     merged_mappings,
 )
 from agenttrace.collector.processors._otlp import set_value, to_python
+from agenttrace.collector.processors._screen import ByteScreen, literal
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 from agenttrace.semconv.mappings import MAPPINGS
 
@@ -169,7 +169,17 @@ class _Dialect:
 class _SpanWork:
     """Everything the slow path learns about one span and what it decides to write."""
 
-    __slots__ = ("active", "consumed", "flat", "index", "native", "out", "values")
+    __slots__ = (
+        "active",
+        "consumed",
+        "decoded",
+        "flat",
+        "index",
+        "native",
+        "out",
+        "renames",
+        "values",
+    )
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
@@ -179,6 +189,9 @@ class _SpanWork:
         self.active: set[str] = set()
         self.out: dict[str, Any] = {}
         self.consumed: set[str] = set()
+        # target -> source whose value is already the target's: renaming the key suffices
+        self.renames: dict[str, str] = {}
+        self.decoded: set[str] = set()  # sources whose value differs from the wire (JSON)
 
     def lookup(self, key: str) -> Any:
         if key in self.native:
@@ -202,6 +215,8 @@ class _SpanWork:
         self.out[target] = converted
         if source is not None:
             self.consumed.add(source)
+            if source not in self.decoded and converted == raw and type(converted) is type(raw):
+                self.renames.setdefault(target, source)
         return True
 
 
@@ -243,25 +258,21 @@ class NormalizeProcessor:
         # message entry: the prefix path must see it.
         for key in [k for k in self._interest if self._flattened_prefix(k)]:
             del self._interest[key]
+        # Only a detect key or a flattened prefix can make a dialect active.
+        self._screen = ByteScreen(
+            [literal(k) for k in self._detects] + [literal(p) for p in self._prefixes]
+        )
         self._counters = {"spans_normalized": 0}
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
-        interest = self._interest
-        prefixes = self._prefixes
+        screen = self._screen
         schema_url = semconv.SCHEMA_URL if self._config.set_schema_url else None
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 if schema_url is not None:
                     scope_spans.schema_url = schema_url
                 for span in scope_spans.spans:
-                    foreign = False
-                    for kv in span.attributes:
-                        key = kv.key
-                        flags = interest.get(key, 0)
-                        if flags & _SOURCE or (not flags and key.startswith(prefixes)):
-                            foreign = True
-                            break
-                    if foreign:
+                    if screen.matches(span.SerializeToString()):
                         self._normalize_span(span)
         return request
 
@@ -292,6 +303,7 @@ class NormalizeProcessor:
                 if flags & _SOURCE:
                     if key in self._json_keys:
                         value = _json_decode(value)
+                        work.decoded.add(key)
                     work.values[key] = value
                     work.index[key] = index
                     work.active.update(self._detects.get(key, ()))
@@ -412,12 +424,21 @@ class NormalizeProcessor:
 
     def _write(self, span: Any, work: _SpanWork) -> None:
         attributes = span.attributes
+        out = work.out
         if not self._config.keep_originals and work.consumed:
+            # A pure rename only changes the key in place; far cheaper than delete and add.
+            renamed: set[str] = set()
+            for target, source in work.renames.items():
+                index = work.index.get(source)
+                if index is not None and source not in renamed and source in work.values:
+                    attributes[index].key = target
+                    renamed.add(source)
+                    del out[target]
             for index in sorted(
-                (work.index[k] for k in work.consumed if k in work.index), reverse=True
+                (work.index[k] for k in work.consumed - renamed if k in work.index), reverse=True
             ):
                 del attributes[index]
-        for key, value in work.out.items():
+        for key, value in out.items():
             set_value(attributes.add(key=key).value, value)
 
     def metrics(self) -> Mapping[str, float]:

@@ -7,11 +7,14 @@ attributes ``agenttrace.redaction.count``/``.types``/``.keys`` (counts and keys,
 resource findings are summarised on the resource itself.
 
 The processor's section is the same block ``agenttrace redact --config`` reads under
-``redaction:`` (``mode``, ``detectors``, ``allow``, ``block``, ``ignore``, ``json_keys``, ...).
+``redaction:`` (``mode``, ``detectors``, ``allow``, ``block``, ``ignore``, ``json_keys``, ...),
+or ``config_file: path`` naming a file that command reads.
 
-Speed: most values hold nothing sensitive. Every string of the batch is first gathered and
-screened together (:class:`BatchPrefilter`); only candidates, and values whose key alone can
-make them secret, go through the engine's precise path.
+Speed: most values hold nothing sensitive. Each span's serialized bytes first pass a Hyperscan
+screen built from the detectors' prefilters and the secret key names; only spans that match are
+taken apart. Their strings are then screened together (:class:`BatchPrefilter`, the engine's
+column prefilter), and only candidates, and values whose key alone can make them secret, go
+through the engine's precise path.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pyarrow as pa
 
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import set_attribute, set_value, to_python
+from agenttrace.collector.processors._screen import ByteScreen
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 from agenttrace.redaction import (
     DROP,
@@ -32,6 +36,7 @@ from agenttrace.redaction import (
     RedactionSummary,
     Redactor,
 )
+from agenttrace.redaction.columnar import _JSON_ESCAPE_PREFILTER as _JSON_ESCAPE
 from agenttrace.redaction.columnar import ColumnRedactor
 from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
 
@@ -49,10 +54,28 @@ class RedactionProcessorConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RedactionProcessorConfig:
         block = {k: v for k, v in data.items() if k not in ("type", "name")}
+        if "config_file" in block:
+            return cls._from_file(block)
         try:
             return cls(RedactionConfig.from_dict(block))
         except RedactionConfigError as err:
             raise _config_error(err) from err
+
+    @classmethod
+    def _from_file(cls, block: Mapping[str, Any]) -> RedactionProcessorConfig:
+        """``config_file``: the file ``agenttrace redact --config`` reads, shared as is."""
+        from agenttrace.redaction.config_file import load_config
+
+        path = block["config_file"]
+        if not isinstance(path, str) or not path:
+            raise ConfigError("config_file", "must be a path to a YAML file")
+        others = sorted(set(block) - {"config_file"})
+        if others:
+            raise ConfigError(others[0], "give either config_file or inline keys, not both")
+        try:
+            return cls(load_config(path))
+        except RedactionConfigError as err:
+            raise ConfigError("config_file", "; ".join(err.errors)) from err
 
     def validate(self) -> None:
         try:
@@ -68,6 +91,29 @@ def _config_error(err: RedactionConfigError) -> ConfigError:
     if len(err.errors) > 1:
         message += f" (and {len(err.errors) - 1} more: {'; '.join(err.errors[1:])})"
     return ConfigError(key_path.removeprefix("redaction.") or "redaction", message or first)
+
+
+def screen_patterns(redactor: Redactor) -> list[bytes]:
+    """What makes a serialized span worth a closer look: any detector's prefilter, a JSON
+    escape that could hide one, or an attribute key that marks its value as secret by name.
+
+    With block rules configured there is no screen: a rule can name any key.
+    """
+    patterns = [d.prefilter.encode() for d in redactor.detectors]
+    patterns.append(_JSON_ESCAPE.encode())
+    patterns.append(b"(?i)(?:" + "|".join(_EXTRA_KEY_WORDS).encode() + b")")
+    for key_regex in (SECRET_KEY, GENERIC_SECRET_KEY):
+        patterns.append(_key_suffix(key_regex.pattern))
+    return patterns
+
+
+def _key_suffix(pattern: str) -> bytes:
+    """A key regex ``(?i)^[\\w.-]*?(?:words)$`` as "one of the words, then the value tag"
+    (0x12 follows the key inside an OTLP ``KeyValue``)."""
+    start, end = pattern.find("(?:"), pattern.rfind(")$")
+    if start == -1 or end == -1:  # an unexpected shape: screen on the bare words instead
+        return pattern.encode().replace(b"^", b"").replace(b"$", b"")
+    return b"(?i)" + pattern[start : end + 1].encode() + b"\x12"
 
 
 class BatchPrefilter:
@@ -141,6 +187,7 @@ class RedactionProcessor:
         self._redactor = Redactor(config.redaction)
         self._enabled = config.redaction.enabled
         self._prefilter = BatchPrefilter(self._redactor)
+        self._screen = ByteScreen([] if config.redaction.block else screen_patterns(self._redactor))
         self._block_rules = config.redaction.block
         self._forced_keys: dict[str, bool] = {}
         self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
@@ -149,12 +196,16 @@ class RedactionProcessor:
         if not self._enabled:
             return request
         batch = _Batch()
+        screen = self._screen
         for resource_spans in request.resource_spans:
-            owner = batch.add_owner(resource_spans.resource.attributes, is_span=False)
-            self._gather_attributes(resource_spans.resource.attributes, "resource.", owner, batch)
+            resource = resource_spans.resource
+            if screen.matches(resource.SerializeToString()):
+                owner = batch.add_owner(resource.attributes, is_span=False)
+                self._gather_attributes(resource.attributes, "resource.", owner, batch)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    self._gather_span(span, batch)
+                    if screen.matches(span.SerializeToString()):
+                        self._gather_span(span, batch)
         candidates = self._prefilter.candidates(batch.texts)
         done: set[int] = set()
         for index, slot in enumerate(batch.slots):

@@ -1,0 +1,63 @@
+"""A cheap yes/no screen over a span's serialized bytes, so most spans skip the Python path.
+
+Walking a span's attributes from Python costs microseconds per attribute (every access builds
+a wrapper object), while ``SerializeToString`` and a Hyperscan pass over the bytes cost about as
+much as one attribute. Strings sit verbatim in OTLP protobuf bytes, so any pattern a span's
+name, keys or values match also matches its serialized form; extra matches across field
+boundaries only send a span down the precise path for nothing. A screen must therefore only be
+built from patterns without anchors that a neighbouring byte could defeat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+hyperscan: Any
+try:  # service-side dependency (the collector extra); without it every span is screened in
+    import hyperscan
+except ImportError:  # pragma: no cover - the lock file installs it
+    hyperscan = None
+
+
+class ByteScreen:
+    """Whether bytes match any of ``patterns`` (Python ``re`` syntax over bytes)."""
+
+    def __init__(self, patterns: Sequence[bytes]) -> None:
+        self._database: Any = None
+        self._scratch: Any = None
+        self._pass_all = not patterns
+        if patterns and hyperscan is not None:
+            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            database.compile(
+                expressions=list(patterns),
+                ids=list(range(len(patterns))),
+                elements=len(patterns),
+                flags=[hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_DOTALL] * len(patterns),
+            )
+            self._database = database
+            self._scratch = hyperscan.Scratch(database)
+        elif patterns:
+            self._pass_all = True  # no engine: let everything through, the precise path decides
+
+    @property
+    def engine(self) -> str:
+        return "hyperscan" if self._database is not None else "none"
+
+    def matches(self, data: bytes) -> bool:
+        if self._pass_all:
+            return True
+        try:
+            self._database.scan(data, match_event_handler=_stop, scratch=self._scratch)
+        except hyperscan.ScanTerminated:
+            return True
+        return False
+
+
+def _stop(_id: int, _start: int, _end: int, _flags: int, _context: object) -> bool:
+    return True  # the first match answers the question
+
+
+def literal(text: str) -> bytes:
+    return re.escape(text.encode("utf-8"))
