@@ -310,6 +310,32 @@ def parquet_bytes(store: Path) -> tuple[int, int]:
     return size, rows
 
 
+def measure_storage(count: int = 64) -> dict[str, float]:
+    """Parquet bytes per span against OTLP protobuf bytes per span, for distinct requests.
+
+    Uses the publisher's own conversion and encoding on ``count`` requests with unique ids and
+    content, so repetition in the load generator's small request pool cannot flatter the ratio.
+    """
+    from agenttrace.store.convert import requests_to_table
+    from agenttrace.store.objectstore import open_store
+    from agenttrace.store.writer import ParquetPublisher
+
+    requests = [build_request(10_000 + seed) for seed in range(count)]
+    otlp = sum(len(r.SerializeToString()) for r in requests)
+    with tempfile.TemporaryDirectory(prefix="collector-storage-") as tmp:
+        store = open_store(tmp)
+        publisher = ParquetPublisher(store, "bench")
+        table = requests_to_table(requests)
+        publisher.publish(table, segment=0, first_seq=0, last_seq=count - 1)
+        parquet = sum(info.size for info in store.list("spans/"))
+    spans = count * SPANS_PER_REQUEST
+    return {
+        "otlp_bytes_per_span": otlp / spans,
+        "parquet_bytes_per_span": parquet / spans,
+        "ratio": parquet / otlp,
+    }
+
+
 def start_collector(
     workdir: Path, name: str, processors: list[dict[str, Any]], limits: dict[str, Any] | None = None
 ) -> Any:
@@ -400,7 +426,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--memory-mb", type=int, default=512)
     parser.add_argument("--requests", type=int, default=8, help="distinct pre-encoded requests")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--part", choices=("all", "ingest", "memory", "storage"), default="all")
+    parser.add_argument(
+        "--sustainable",
+        type=float,
+        default=20_000.0,
+        help="spans/s taken as sustainable for --part memory (measured when --part all)",
+    )
     args = parser.parse_args()
 
     from agenttrace.otlp_json import encode_request
@@ -412,29 +444,28 @@ def main() -> None:
     ceiling = parse_rate(pb)
     print(f"protobuf parse ceiling: {ceiling:,.0f} spans/s", flush=True)
     redaction = [{"type": "redaction"}]
-    with tempfile.TemporaryDirectory(prefix="collector-bench-") as tmp:
-        workdir = Path(tmp)
-        with_redaction = measure_ingest(workdir, "redaction", redaction, pb, js, args)
-        without = measure_ingest(workdir, "plain", [], pb, js, args)
-        memory_on = measure_memory(
-            workdir, "overload-redaction", redaction, pb, with_redaction["http"], args
-        )
-        memory_off = measure_memory(workdir, "overload-plain", [], pb, without["http"], args)
-    results = {
+    results: dict[str, Any] = {
         "machine_cores": os.cpu_count(),
         "parse_ceiling_spans_per_s": ceiling,
         "otlp_bytes_per_span": otlp_bytes_per_span,
-        "redaction_on": with_redaction,
-        "redaction_off": without,
-        "http_ratio_of_ceiling_redaction_on": with_redaction["http"] / ceiling,
-        "http_ratio_of_ceiling_redaction_off": without["http"] / ceiling,
-        "parquet_vs_otlp_bytes": without["parquet_bytes_per_span"] / otlp_bytes_per_span,
-        "memory_overload_redaction_on": memory_on,
-        "memory_overload_redaction_off": memory_off,
     }
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
+    if args.part in ("all", "storage"):
+        results["storage"] = measure_storage()
+        print(f"storage: {results['storage']}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="collector-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.part in ("all", "ingest"):
+            on = measure_ingest(workdir, "redaction", redaction, pb, js, args)
+            off = measure_ingest(workdir, "plain", [], pb, js, args)
+            results["redaction_on"], results["redaction_off"] = on, off
+            results["http_ratio_of_ceiling_redaction_on"] = on["http"] / ceiling
+            results["http_ratio_of_ceiling_redaction_off"] = off["http"] / ceiling
+        if args.part in ("all", "memory"):
+            sustainable = results.get("redaction_off", {}).get("http", args.sustainable)
+            results["memory_overload_plain"] = measure_memory(
+                workdir, "overload-plain", [], pb, sustainable, args
+            )
+            print(f"memory: {results['memory_overload_plain']}", flush=True)
     print(json.dumps(results, indent=2, default=str))
 
 

@@ -4,7 +4,7 @@
     .venv/bin/python bench/import.py --mb 50    # a quicker run
 
 The generator writes realistic sessions (split responses, parallel tool calls, tool results of
-a few KB, subagents, compactions) into a temporary directory. The figure is MB of session
+a few KB, compactions) into a temporary directory. The figure is MB of session
 JSONL per second from files to Parquet in the store, reported with the ratio to a reference
 taken in the same run: reading and JSON-parsing every line with orjson and nothing else.
 """

@@ -24,7 +24,6 @@ import base64
 import json
 import os
 import random
-import re
 import resource
 import subprocess
 import sys
@@ -40,12 +39,63 @@ from agenttrace.redaction import DETECTORS, Redactor
 from agenttrace.redaction.columnar import ColumnRedactor
 
 RNG = random.Random(7)
-WORDS = (
-    "the agent model tool call result file test build error output function value config "
-    "request response token budget step plan retry cache query user assistant system message "
-    "return import class def self data path line column index commit branch merge diff patch "
-    "install package version update schema table row field type string number list dict"
-).split()
+WORDS = [
+    "the",
+    "agent",
+    "model",
+    "tool",
+    "call",
+    "result",
+    "file",
+    "test",
+    "build",
+    "error",
+    "output",
+    "function",
+    "value",
+    "config",
+    "request",
+    "response",
+    "token",
+    "budget",
+    "step",
+    "plan",
+    "retry",
+    "cache",
+    "query",
+    "user",
+    "assistant",
+    "system",
+    "message",
+    "return",
+    "import",
+    "class",
+    "def",
+    "self",
+    "data",
+    "path",
+    "line",
+    "column",
+    "index",
+    "commit",
+    "branch",
+    "merge",
+    "diff",
+    "patch",
+    "install",
+    "package",
+    "version",
+    "update",
+    "schema",
+    "table",
+    "row",
+    "field",
+    "type",
+    "string",
+    "number",
+    "list",
+    "dict",
+]
 
 
 def _sentence() -> str:
@@ -65,13 +115,19 @@ def _shell_output() -> str:
         kind = RNG.random()
         if kind < 0.3:
             size, day = RNG.randint(100, 99999), RNG.randint(1, 28)
-            lines.append(f"-rw-r--r--  1 dev staff {size:>6} May {day:>2} 12:{day:02d} src/{RNG.choice(WORDS)}_{RNG.randint(1, 9)}.py")
+            lines.append(
+                f"-rw-r--r--  1 dev staff {size:>6} May {day:>2} 12:{day:02d} src/{RNG.choice(WORDS)}_{RNG.randint(1, 9)}.py"
+            )
         elif kind < 0.5:
             lines.append(f"{uuid.UUID(int=RNG.getrandbits(128)).hex[:7]} {_sentence()}")
         elif kind < 0.7:
-            lines.append(f"tests/test_{RNG.choice(WORDS)}.py::test_{RNG.choice(WORDS)} PASSED [{RNG.randint(1, 100):>3}%]")
+            lines.append(
+                f"tests/test_{RNG.choice(WORDS)}.py::test_{RNG.choice(WORDS)} PASSED [{RNG.randint(1, 100):>3}%]"
+            )
         else:
-            lines.append(f"2024-05-{RNG.randint(1, 28):02d}T12:{RNG.randint(0, 59):02d}:03.{RNG.randint(0, 999):03d}Z INFO {_sentence()}")
+            lines.append(
+                f"2024-05-{RNG.randint(1, 28):02d}T12:{RNG.randint(0, 59):02d}:03.{RNG.randint(0, 999):03d}Z INFO {_sentence()}"
+            )
     return "\n".join(lines)
 
 
@@ -101,7 +157,10 @@ def _code() -> str:
 
 def _messages() -> str:
     messages = [
-        {"role": RNG.choice(["user", "assistant"]), "parts": [{"type": "text", "content": _prose()}]}
+        {
+            "role": RNG.choice(["user", "assistant"]),
+            "parts": [{"type": "text", "content": _prose()}],
+        }
         for _ in range(RNG.randint(1, 6))
     ]
     return json.dumps(messages)
@@ -172,10 +231,12 @@ def throughput(total_mb: float) -> None:
         column = ColumnRedactor(redactor, engine=engine)
         flagged = len(column.candidates(array)) / len(values)
         prefilter = _timed(lambda column=column: column.candidates(array))
-        total = _timed(lambda column=column: column.redact(array), repeat=1 if engine == "python" else 3)
+        total = _timed(
+            lambda column=column: column.redact(array), repeat=1 if engine == "python" else 3
+        )
         rows.append((f"column, {engine} prefilter only", prefilter, None))
         rows.append((f"column, {engine}", total, flagged))
-    print(f"\n| path | MB/s | vs re loop | rows to precise path |\n|---|---:|---:|---:|")
+    print("\n| path | MB/s | vs re loop | rows to precise path |\n|---|---:|---:|---:|")
     for name, seconds, flagged in rows:
         share = f"{flagged:.1%}" if flagged is not None else ""
         print(f"| {name} | {mb / seconds:.1f} | {reference / seconds:.1f}x | {share} |")
@@ -186,11 +247,17 @@ def _session_line(index: int, image: str) -> str:
         "type": "assistant" if index % 2 else "user",
         "uuid": str(uuid.UUID(int=RNG.getrandbits(128))),
         "timestamp": "2024-05-01T12:00:03.123Z",
-        "message": {"role": "user", "content": [{"type": "text", "text": _prose() + " " + _shell_output()}]},
+        "message": {
+            "role": "user",
+            "content": [{"type": "text", "text": _prose() + " " + _shell_output()}],
+        },
     }
     if index % 50 == 0:
         entry["message"]["content"].append(
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": image}}
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/png", "data": image},
+            }
         )
     if index % 100 == 0:
         entry["message"]["content"][0]["text"] += " " + _finding()
@@ -232,7 +299,9 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=16.0, help="MB of trace text to scan")
     parser.add_argument("--session-mb", type=int, default=0, help="also run the CLI on this size")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, pyarrow {pa.__version__}, one core (maxrss base {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)")
+    print(
+        f"python {sys.version.split()[0]}, pyarrow {pa.__version__}, one core (maxrss base {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)"
+    )
     throughput(args.mb)
     if args.session_mb:
         session_memory(args.session_mb)

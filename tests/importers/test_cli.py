@@ -118,7 +118,8 @@ def test_out_writes_otlp_json_lines_and_reports_problems(tmp_path: Path) -> None
 
 
 class _FlakyCollector(http.server.BaseHTTPRequestHandler):
-    """Answers 503 to the first POST, then 200: the importer must retry."""
+    """Answers 503 to the first POST, then 200: the importer must retry. Any path other than
+    /v1/traces gets 404, which must not be retried."""
 
     bodies: ClassVar[list[bytes]] = []
     calls = 0
@@ -126,12 +127,13 @@ class _FlakyCollector(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         type(self).calls += 1
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if type(self).calls == 1:
+        if self.path != "/v1/traces":
+            self.send_response(404)
+        elif type(self).calls == 1:
             self.send_response(503)
             self.send_header("Retry-After", "0")
         else:
             type(self).bodies.append(body)
-            assert self.path == "/v1/traces"
             assert self.headers["Content-Type"] == "application/x-protobuf"
             self.send_response(200)
         self.send_header("Content-Length", "0")
@@ -167,6 +169,14 @@ def test_endpoint_receives_protobuf_after_a_retry(collector: str) -> None:
     }
     assert "invoke_agent pi" in names
     assert "execute_tool bash" in names
+
+
+def test_endpoint_rejection_is_a_clear_error(collector: str) -> None:
+    args = ["import", "sts", str(TESTDATA / "sts"), "--endpoint", collector + "/v1/logs"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "HTTP 404" in result.output
+    assert _FlakyCollector.calls == 1  # a 4xx other than 429 is not retried
 
 
 def test_redaction_applies_on_import(tmp_path: Path) -> None:

@@ -72,3 +72,42 @@ def test_otlp_json_lines_pass_through() -> None:
     assert spans[2]["status"] == [2, "card declined"]
     assert [p.line for p in problems.problems] == [2, 3]
     assert "not a hex id" in problems.problems[0].message
+
+
+def test_summary_counts_tokens_on_model_calls_only() -> None:
+    from agenttrace.importers._model import SpanDraft, TraceDraft, to_request
+    from agenttrace.importers.runner import ImportSummary
+
+    usage = {semconv.GEN_AI_USAGE_INPUT_TOKENS: 100, semconv.GEN_AI_USAGE_OUTPUT_TOKENS: 7}
+    draft = TraceDraft("otlp-json", "svc", b"\x01" * 16)
+    draft.spans = [
+        SpanDraft(
+            b"\x02" * 8, None, "agent", 1, 5, {"gen_ai.operation.name": "invoke_agent", **usage}
+        ),
+        SpanDraft(
+            b"\x03" * 8, b"\x02" * 8, "chat", 2, 3, {"gen_ai.operation.name": "chat", **usage}
+        ),
+        SpanDraft(b"\x04" * 8, b"\x02" * 8, "legacy llm span", 3, 4, dict(usage)),
+    ]
+    summary = ImportSummary(source="otlp-json")
+    summary.add_request(to_request(draft))
+    assert (summary.spans, summary.model_calls) == (3, 2)
+    assert (summary.input_tokens, summary.output_tokens) == (200, 14)
+
+
+def test_large_sessions_are_split_for_endpoints() -> None:
+    from import_snapshots import spans
+
+    from agenttrace.importers import get_importer
+    from agenttrace.importers._io import ProblemLog
+    from agenttrace.importers.sinks import split_request
+
+    importer = get_importer("claude-code")
+    problems = ProblemLog()
+    (unit,) = importer.group([TESTDATA / "claude_code" / "project-a" / "sess-0001.jsonl"], problems)
+    (request,) = importer.convert(unit, problems)
+    parts = split_request(request, 2000)
+    assert len(parts) > 3
+    assert all(part.ByteSize() <= 2000 or len(spans([part])) == 1 for part in parts)
+    assert spans(parts) == spans([request])  # same spans, same order, same resource and scope
+    assert split_request(request, 10**9) == [request]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import anthropic
@@ -188,3 +189,17 @@ def test_instrumenting_is_idempotent_and_reversible(
     assert not hasattr(Messages.create, "__agenttrace_original__")
     _create(client)
     assert len(cap.spans()) == 1
+
+
+def test_sdk_native_spans_are_turned_off_to_avoid_double_counting(provider: FakeProvider) -> None:
+    uninstrument_anthropic()
+    assert "ANTHROPIC_OPEN_TELEMETRY" not in os.environ
+    instrument_anthropic()
+    assert os.environ["ANTHROPIC_OPEN_TELEMETRY"] == "false"
+    with anthropic.Anthropic(base_url=provider.base_url, api_key="k") as fresh:
+        assert fresh.open_telemetry["traces"]["enabled"] is False
+    uninstrument_anthropic()
+    assert "ANTHROPIC_OPEN_TELEMETRY" not in os.environ
+
+    instrument_anthropic(native_spans=True)
+    assert "ANTHROPIC_OPEN_TELEMETRY" not in os.environ

@@ -68,7 +68,9 @@ async def test_client_span_propagates_context_in_meta_and_server_continues_it(ca
     assert tree(cap.spans()) == ["execute_tool lookup", "  execute_tool search_index"]
     client_span, server_span = cap.spans()
     assert client_span["parent_id"] == "0000000000000def"  # under the caller's (remote) span
-    assert client_span["context"]["trace_id"] == server_span["context"]["trace_id"] == f"{0xABC:032x}"
+    assert (
+        client_span["context"]["trace_id"] == server_span["context"]["trace_id"] == f"{0xABC:032x}"
+    )
     assert client_span["attributes"] == {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": "lookup",

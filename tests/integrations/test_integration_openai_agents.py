@@ -64,13 +64,21 @@ async def client(provider: FakeProvider) -> AsyncIterator[AsyncOpenAI]:
 
 def _agents(model: Any) -> Agent[Any]:
     weather = Agent(
-        name="Weather agent", instructions="Answer weather questions.", tools=[get_weather], model=model
+        name="Weather agent",
+        instructions="Answer weather questions.",
+        tools=[get_weather],
+        model=model,
     )
     return Agent(name="Triage", instructions="Route the user.", handoffs=[weather], model=model)
 
 
 HANDOFF_SCRIPT = (
-    Reply(text=None, tool_calls=(ToolCall("call_h", "transfer_to_weather_agent", {}),), input_tokens=40, output_tokens=5),
+    Reply(
+        text=None,
+        tool_calls=(ToolCall("call_h", "transfer_to_weather_agent", {}),),
+        input_tokens=40,
+        output_tokens=5,
+    ),
     Reply(
         text=None,
         tool_calls=(ToolCall("call_w", "get_weather", {"city": "Paris"}),),
@@ -82,7 +90,9 @@ HANDOFF_SCRIPT = (
 )
 
 
-async def test_handoff_between_two_agents(provider: FakeProvider, client: AsyncOpenAI, cap: Capture) -> None:
+async def test_handoff_between_two_agents(
+    provider: FakeProvider, client: AsyncOpenAI, cap: Capture
+) -> None:
     provider.queue(*HANDOFF_SCRIPT)
     model = OpenAIChatCompletionsModel(model="llama-3.1-8b", openai_client=client)
     result = await Runner.run(
@@ -141,14 +151,18 @@ async def test_handoff_between_two_agents(provider: FakeProvider, client: AsyncO
 
 
 @input_guardrail(run_in_parallel=False)
-def no_secrets(ctx: RunContextWrapper[Any], agent: Agent[Any], text: Any) -> GuardrailFunctionOutput:
+def no_secrets(
+    ctx: RunContextWrapper[Any], agent: Agent[Any], text: Any
+) -> GuardrailFunctionOutput:
     return GuardrailFunctionOutput(output_info=None, tripwire_triggered="password" in str(text))
 
 
 async def test_streamed_run_on_the_responses_api_with_a_guardrail(
     provider: FakeProvider, client: AsyncOpenAI, cap: Capture
 ) -> None:
-    provider.queue(Reply(text="Hello!", input_tokens=12, output_tokens=3, cached_tokens=4, reasoning_tokens=1))
+    provider.queue(
+        Reply(text="Hello!", input_tokens=12, output_tokens=3, cached_tokens=4, reasoning_tokens=1)
+    )
     agent = Agent(
         name="Greeter",
         instructions="Greet.",
@@ -172,7 +186,9 @@ async def test_streamed_run_on_the_responses_api_with_a_guardrail(
     attrs = chat["attributes"]
     assert attrs["gen_ai.request.model"] == "gpt-5"
     assert attrs["gen_ai.response.id"] == "resp_1"
-    assert json.loads(attrs["gen_ai.system_instructions"]) == [{"type": "text", "content": "Greet."}]
+    assert json.loads(attrs["gen_ai.system_instructions"]) == [
+        {"type": "text", "content": "Greet."}
+    ]
     assert json.loads(attrs["gen_ai.input.messages"]) == [
         {"role": "user", "parts": [{"type": "text", "content": "hi"}]}
     ]
@@ -187,7 +203,9 @@ async def test_provider_neutral_model_without_api_key(cap: Capture) -> None:
         emit_traces=True,
     )
     agent = Agent(name="Local", tools=[get_weather], model=model)
-    result = await Runner.run(agent, "Weather in Oslo?", run_config=RunConfig(workflow_name="local"))
+    result = await Runner.run(
+        agent, "Weather in Oslo?", run_config=RunConfig(workflow_name="local")
+    )
     assert result.final_output == "Sunny in Oslo."
     assert tree(cap.spans()) == [
         "invoke_workflow local",
@@ -204,7 +222,10 @@ async def test_provider_neutral_model_without_api_key(cap: Capture) -> None:
 
 async def test_tool_error_is_recorded_and_the_run_continues(cap: Capture) -> None:
     model = ScriptedModel(
-        [[function_call("broken_tool", {"city": "Rome"}, call_id="c1")], [assistant_message("Sorry.")]],
+        [
+            [function_call("broken_tool", {"city": "Rome"}, call_id="c1")],
+            [assistant_message("Sorry.")],
+        ],
         emit_traces=True,
     )
     agent = Agent(name="Fragile", tools=[broken_tool], model=model)
@@ -212,7 +233,9 @@ async def test_tool_error_is_recorded_and_the_run_continues(cap: Capture) -> Non
     assert result.final_output == "Sorry."
     (tool,) = cap.find("execute_tool broken_tool")
     assert tool["status"]["code"] == "error"
-    assert tool["attributes"]["error.type"] == "agenttrace.integrations.openai_agents.AgentSpanError"
+    assert (
+        tool["attributes"]["error.type"] == "agenttrace.integrations.openai_agents.AgentSpanError"
+    )
 
 
 async def test_uninstall_mutes_the_processor(cap: Capture) -> None:

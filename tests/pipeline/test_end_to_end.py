@@ -121,6 +121,11 @@ def _post(url: str, body: bytes) -> int:
         return int(response.status)
 
 
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
 def _read_rows(store: Path) -> dict[str, dict[str, Any]]:
     import pyarrow.dataset as ds
 
@@ -161,6 +166,9 @@ async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector)
         assert b"gen_ai.usage.input_tokens" in wal
         for secret in SECRETS:
             assert secret.encode() not in wal
+        metrics = await asyncio.to_thread(_get, f"{first.endpoints.http}/metrics")
+        assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 1.0' in metrics
+        assert 'agenttrace_processor_spans_normalized_total{processor="normalize"} 4.0' in metrics
     finally:
         await first.shutdown()  # publishes the WAL and flushes the forwarder
 

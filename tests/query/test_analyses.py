@@ -202,6 +202,7 @@ def test_export_formats_parse_back(example: Example) -> None:
     }
     root = next(h for h in halo if h["parent_span_id"] == "")
     assert root["attributes"]["openinference.span.kind"] == "AGENT"
+    assert root["attributes"]["session.id"] == "session-demo"
     llm = next(h for h in halo if h["attributes"]["openinference.span.kind"] == "LLM")
     assert llm["attributes"]["llm.model_name"] == "gpt-4.1"
     assert llm["attributes"]["llm.input_messages.0.message.role"] == "user"

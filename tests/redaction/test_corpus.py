@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from agenttrace.redaction import DETECTOR_NAMES, PII_TYPES, SECRET_TYPES, Redactor
 from redaction_corpus import Case, benign_cases, positive_cases
+
+from agenttrace.redaction import DETECTOR_NAMES, PII_TYPES, SECRET_TYPES, Redactor
 
 REDACTOR = Redactor()
 
@@ -32,7 +33,9 @@ def _evaluate(cases: list[Case]) -> tuple[Counter[str], Counter[str], Counter[st
                 for f in findings
                 if f.type == case.detector
                 and any(
-                    (pos := case.text.find(form)) != -1 and f.start < pos + len(form) and pos < f.end
+                    (pos := case.text.find(form)) != -1
+                    and f.start < pos + len(form)
+                    and pos < f.end
                     for form in _secret_forms(case)
                 )
             ]

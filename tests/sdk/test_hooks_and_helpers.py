@@ -64,9 +64,7 @@ def test_hooks_match_decorators() -> None:
                 }
             ],
         )
-        hooks.tool_start(
-            "t", name="search", parent_key="a", arguments={"q": "x"}, tool_type="function"
-        )
+        hooks.tool_start("t", name="search", parent_key="a", arguments={"q": "x"})
         hooks.tool_end("t", result="found")
         hooks.agent_end("a", output="done")
 
@@ -273,3 +271,21 @@ def test_memory_records_counted_and_linked_from_the_model_span(capture_spans: Ca
             "attributes": {"agenttrace.link.type": "memory_record"},
         }
     ]
+
+
+def test_hooks_request_params_and_unknown_keys(capture_spans: Capture) -> None:
+    hooks = agenttrace.AgentHooks()
+    hooks.model_start(
+        "m",
+        model="gpt-4o",
+        request_params={"temperature": 0.5, "max_tokens": 64, "stop": "END", "stream": True},
+    )
+    hooks.model_end("m")
+    hooks.tool_end("never-started", result="ignored")  # unknown keys are ignored
+    assert hooks.span_context("m") is None
+    [span] = capture_spans.spans()
+    attributes = span["attributes"]
+    assert attributes["gen_ai.request.temperature"] == 0.5
+    assert attributes["gen_ai.request.max_tokens"] == 64
+    assert attributes["gen_ai.request.stop_sequences"] == ["END"]
+    assert "stream" not in str(attributes)

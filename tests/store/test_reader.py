@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from agenttrace.store import (
@@ -101,3 +103,21 @@ def test_to_unix_nano() -> None:
     other_zone = dt.timezone(dt.timedelta(hours=2))
     assert to_unix_nano(dt.datetime(2026, 1, 1, 2, tzinfo=other_zone)) == T0
     assert to_unix_nano(T0 + 1) == T0 + 1
+
+
+def test_files_with_added_or_missing_columns_read_with_the_current_schema(
+    local_store: ObjectStore,
+) -> None:
+    """A newer writer's extra column is ignored; a column an older writer lacked reads null."""
+    table = requests_to_table([make_request([make_span(1, 1, name="old"), make_span(2, 2)])])
+    newer = table.append_column("agenttrace_future_column", pa.array(["x", "y"]))
+    older = table.drop_columns(["error_type"])
+    for name, variant in (("newer", newer), ("older", older)):
+        sink = pa.BufferOutputStream()
+        pq.write_table(variant, sink)
+        key = f"spans/dt=2026-01-01/hour=00/{name}-000000000000-000000000000-000000000001.parquet"
+        local_store.put_create(key, sink.getvalue().to_pybytes())
+    read = read_spans(local_store)
+    assert read.num_rows == 4
+    assert read.schema == DATASET_SCHEMA
+    assert read.column("error_type").to_pylist() == [None] * 4

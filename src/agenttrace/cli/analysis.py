@@ -164,7 +164,7 @@ def traces_command(
         ("tokens in/out", "right"),
         ("cost", "right"),
     ):
-        table.add_column(column, justify=justify, no_wrap=column == "trace_id")  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, no_wrap=column in ("trace_id", "start (UTC)", "root"))  # type: ignore[arg-type]
     for row in rows:
         outcome = row["outcome"]
         table.add_row(
@@ -191,7 +191,9 @@ def _span_label(node: dict[str, Any]) -> str:
         _ms(node["duration_ms"]),
     ]
     if node["input_tokens"] or node["output_tokens"]:
-        parts.append(f"tokens {node['input_tokens']:,}→{node['output_tokens']:,}")
+        # Only model calls count toward totals; elsewhere usage is a sum the span carries.
+        sigma = "" if node["kind"] == "model" else "Σ "
+        parts.append(f"tokens {sigma}{node['input_tokens']:,}→{node['output_tokens']:,}")
     if node["cost_usd"]:
         parts.append(_money(node["cost_usd"]))
     if node["retry_attempt"]:
@@ -350,7 +352,7 @@ def stats_command(
     console.print(
         f"[bold]{totals['traces']} trace(s)[/], {totals['spans']:,} spans, "
         f"{totals['model_calls']:,} model calls, {totals['tool_calls']:,} tool calls, "
-        f"{totals['errors']:,} errors · tokens {totals['input_tokens']:,}→"
+        f"{totals['errors']:,} error(s) · tokens {totals['input_tokens']:,}→"
         f"{totals['output_tokens']:,} · {_money(totals['cost_usd'])}"
     )
     for key, title in (
@@ -376,6 +378,8 @@ def _step_text(step: dict[str, Any] | None) -> str:
     text = f"#{step['index']} {step['kind']} {step['name']}"
     if step.get("arguments"):
         text += f" {step['arguments']}"
+    if step.get("tool_calls"):
+        text += " → " + "; ".join(step["tool_calls"])
     return text
 
 

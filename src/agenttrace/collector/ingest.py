@@ -76,9 +76,16 @@ class Admission:
             self.inflight_bytes -= nbytes
 
 
-def read_rss_bytes() -> int:
-    with open("/proc/self/statm", "rb") as f:
-        return int(f.read().split()[1]) * _PAGE_SIZE
+def read_rss_bytes(*pids: int | None) -> int:
+    """Resident memory of this process plus ``pids`` (the publisher), in bytes."""
+    total = 0
+    for pid in ("self", *(p for p in pids if p is not None)):
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * _PAGE_SIZE
+        except (OSError, ValueError, IndexError):  # the child just exited
+            continue
+    return total
 
 
 def count_spans(request: Any) -> int:

@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 import json
 import logging
+import os
 import pkgutil
 import signal
 import ssl
@@ -105,10 +106,17 @@ class _PublisherHandle:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
+                # The system allocator hands freed Arrow buffers back to the OS at once, so the
+                # publisher's memory falls back after each chunk (jemalloc would keep it).
+                env={"ARROW_DEFAULT_MEMORY_POOL": "system", **os.environ},
             )
             worker = threading.Thread(target=self._read_events, daemon=True)
         worker.start()
         self._threads.append(worker)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def alive(self) -> bool:
         if self._process is not None:
@@ -274,7 +282,9 @@ class Collector:
         assert self.wal is not None
         size, oldest = self.wal.disk_usage()
         self.admission.wal_bytes = size
-        self.admission.rss_bytes = read_rss_bytes()
+        # The memory bound covers the whole service: receivers and the publisher process.
+        publisher_pid = self._publisher.pid if self._publisher is not None else None
+        self.admission.rss_bytes = read_rss_bytes(publisher_pid)
         self.metrics.wal_size.set(size)
         self.metrics.wal_age.set(0 if oldest is None else max(0.0, time.time() - oldest))
         self.metrics.inflight_bytes.set(self.admission.inflight_bytes)

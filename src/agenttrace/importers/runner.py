@@ -6,12 +6,13 @@ import itertools
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from agenttrace import semconv
 from agenttrace.importers import get_importer
@@ -27,6 +28,8 @@ _COUNTED = {
     semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: "cache_read_tokens",
     semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "cache_write_tokens",
 }
+
+_MODEL_CALLS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 
 
 @dataclass(slots=True)
@@ -54,23 +57,28 @@ class ImportSummary:
                 for span in scope_spans.spans:
                     self._add_span(span.attributes)
 
-    def _add_span(self, attributes: Sequence[object]) -> None:
+    def _add_span(self, attributes: Iterable[KeyValue]) -> None:
         self.spans += 1
         operation = None
+        counts: dict[str, int] = {}
+        cost = 0.0
         for key_value in attributes:
-            key = key_value.key  # type: ignore[attr-defined]
-            value = key_value.value  # type: ignore[attr-defined]
+            key = key_value.key  # reading .value only on a match skips most wrapper objects
             if key == semconv.GEN_AI_OPERATION_NAME:
-                operation = value.string_value
+                operation = key_value.value.string_value
             elif key in _COUNTED:
-                name = _COUNTED[key]
-                setattr(self, name, getattr(self, name) + value.int_value)
+                counts[_COUNTED[key]] = key_value.value.int_value
             elif key == semconv.AGENTTRACE_COST_USD:
-                self.cost_usd += value.double_value
-        if operation == "chat":
-            self.model_calls += 1
-        elif operation == "execute_tool":
+                cost = key_value.value.double_value
+        if operation == "execute_tool":
             self.tool_calls += 1
+        # Agent spans may repeat their children's totals: count model calls only.
+        if operation not in _MODEL_CALLS and (operation is not None or not counts):
+            return
+        self.model_calls += 1
+        self.cost_usd += cost
+        for name, count in counts.items():
+            setattr(self, name, getattr(self, name) + count)
 
 
 ProgressCallback = Callable[[int], None]

@@ -108,6 +108,9 @@ class EndpointSink(Sink):
     """POSTs OTLP/HTTP protobuf to ``<endpoint>/v1/traces``, retrying 429, 502, 503 and 504."""
 
     RETRY_STATUSES = frozenset({429, 502, 503, 504})
+    # Collectors cap request bodies (agenttrace's default is 16 MiB); a long session is sent
+    # in several requests below this size instead of being rejected with 413.
+    MAX_BODY_BYTES = 4 << 20
 
     def __init__(
         self,
@@ -116,16 +119,19 @@ class EndpointSink(Sink):
         attempts: int = 5,
         backoff_s: float = 0.5,
         timeout_s: float = 30.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         base = endpoint.rstrip("/")
         self.url = base if base.endswith("/v1/traces") else base + "/v1/traces"
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._timeout_s = timeout_s
+        self._max_body_bytes = max_body_bytes
 
     def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
         for request in requests:
-            self._post(request.SerializeToString())
+            for part in split_request(request, self._max_body_bytes):
+                self._post(part.SerializeToString())
 
     def _post(self, body: bytes) -> None:
         delay = self._backoff_s
@@ -151,6 +157,40 @@ class EndpointSink(Sink):
                     raise ImporterError(f"{self.url}: {exc.reason}") from None
             time.sleep(delay)
             delay *= 2
+
+
+def split_request(
+    request: ExportTraceServiceRequest, max_bytes: int
+) -> list[ExportTraceServiceRequest]:
+    """``request`` as requests of at most about ``max_bytes`` each, spans kept in order with
+    their resource and scope. A single span larger than the limit travels alone."""
+    if request.ByteSize() <= max_bytes:
+        return [request]
+    parts: list[ExportTraceServiceRequest] = []
+    current, size = ExportTraceServiceRequest(), 0
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            # Each part repeats the resource and scope; tags and lengths are a few bytes more.
+            overhead = resource_spans.resource.ByteSize() + scope_spans.scope.ByteSize() + 64
+            target = None
+            for span in scope_spans.spans:
+                span_size = span.ByteSize() + 8
+                if size and size + span_size + (overhead if target is None else 0) > max_bytes:
+                    parts.append(current)
+                    current, size, target = ExportTraceServiceRequest(), 0, None
+                if target is None:
+                    size += overhead
+                    new_resource = current.resource_spans.add()
+                    new_resource.resource.CopyFrom(resource_spans.resource)
+                    new_resource.schema_url = resource_spans.schema_url
+                    target = new_resource.scope_spans.add()
+                    target.scope.CopyFrom(scope_spans.scope)
+                    target.schema_url = scope_spans.schema_url
+                target.spans.append(span)
+                size += span_size
+    if size:
+        parts.append(current)
+    return parts
 
 
 def _retry_after(exc: urllib.error.HTTPError, default: float) -> float:

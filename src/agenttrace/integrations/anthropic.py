@@ -7,13 +7,16 @@ its events: input and cache figures from ``message_start``, the final output cou
 tokens) from ``message_delta``. ``gen_ai.usage.input_tokens`` includes cache reads and writes, as
 the GenAI convention asks, whereas Anthropic's own ``input_tokens`` excludes them.
 
-The Anthropic SDK emits its own ``CLIENT`` span per API call when OpenTelemetry is configured;
-agenttrace's span is current while the request is sent, so that span nests under it. Set
-``ANTHROPIC_OPEN_TELEMETRY=false`` to keep agenttrace's span only.
+The Anthropic SDK (2.x) emits its own ``CLIENT`` span per API call, with the same usage
+attributes, when an OpenTelemetry provider is configured. To keep one span per call,
+``instrument_anthropic()`` sets ``ANTHROPIC_OPEN_TELEMETRY=false`` unless it is already set
+(clients read it when they are constructed); pass ``native_spans=True`` to keep both. A native
+span that is emitted anyway nests under agenttrace's, which is current while the request is sent.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +62,10 @@ _USAGE_FIELDS = (
     "cache_creation_input_tokens",
 )
 
+_NATIVE_SPANS_ENV = "ANTHROPIC_OPEN_TELEMETRY"
+
 _state = ClientInstrumentation("anthropic")
+_env_set_by_us: list[bool] = []
 
 
 def _sentinels() -> tuple[type, ...]:
@@ -310,13 +316,19 @@ _ENDPOINT = Endpoint(_describe, _finish, _RawEventStream, _is_stream)
 
 
 def instrument_anthropic(
-    *, tracer_provider: TracerProvider | None = None, capture_content: bool | None = None
+    *,
+    tracer_provider: TracerProvider | None = None,
+    capture_content: bool | None = None,
+    native_spans: bool = False,
 ) -> None:
     """Trace every Anthropic client in this process. Calling it again changes nothing."""
     if _state.active:
         return
     from anthropic.resources.messages import AsyncMessages, Messages
 
+    if not native_spans and _NATIVE_SPANS_ENV not in os.environ:
+        os.environ[_NATIVE_SPANS_ENV] = "false"
+        _env_set_by_us.append(True)
     _state.configure(tracer_provider, capture_content)
     for name in ("create", "parse"):
         _state.patches.wrap(Messages, name, _state.sync_method(_ENDPOINT))
@@ -326,8 +338,11 @@ def instrument_anthropic(
 
 
 def uninstrument_anthropic() -> None:
-    """Put the original Anthropic client methods back."""
+    """Put the original Anthropic client methods back (and the SDK's own spans on)."""
     _state.patches.restore()
+    if _env_set_by_us:
+        _env_set_by_us.clear()
+        os.environ.pop(_NATIVE_SPANS_ENV, None)
 
 
 def is_instrumented() -> bool:

@@ -39,13 +39,13 @@ def normalize_arguments(text: str | None) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _requested_calls(span: SpanRecord) -> str:
-    calls = [
-        [call.get("name"), normalize_arguments(as_text(call.get("arguments")))]
+def _requested_calls(span: SpanRecord) -> list[str]:
+    """The tool calls a model call decided to make, as ``name(normalized arguments)``."""
+    return [
+        f"{call.get('name')}({normalize_arguments(as_text(call.get('arguments')))})"
         for message in parse_messages(span.output_messages)
         for call in tool_calls(message)
     ]
-    return orjson.dumps(calls).decode() if calls else ""
 
 
 def step_key(span: SpanRecord) -> StepKey:
@@ -55,7 +55,7 @@ def step_key(span: SpanRecord) -> StepKey:
     if span.kind == "tool":
         arguments = normalize_arguments(span.tool_arguments)
     elif span.kind == "model":
-        arguments = _requested_calls(span)
+        arguments = "; ".join(_requested_calls(span))
     else:
         arguments = ""
     return (span.kind, span.step_title, arguments)
@@ -68,6 +68,7 @@ def step_dict(span: SpanRecord, index: int) -> dict[str, Any]:
         "name": span.step_title,
         "span_id": span.span_id,
         "arguments": preview(span.tool_arguments, 120) if span.kind == "tool" else None,
+        "tool_calls": _requested_calls(span) if span.kind == "model" else [],
         "status": span.status_code,
         "input_tokens": span.input_tokens,
         "output_tokens": span.output_tokens,

@@ -151,22 +151,39 @@ class QueryEngine:
     def __init__(self, url: str = "./data", index_path: Path | None = None) -> None:
         self.source = SpanSource(url)
         self.index = SummaryIndex(self.source, index_path)
+        self._reader: duckdb.DuckDBPyConnection | None = None
 
     def refresh(self) -> RefreshReport:
         if not self.index.path.exists() and not self.source.list_files():
             raise QueryError(
                 f"store {self.source.url!r} has no span files under spans/ (is --store right?)"
             )
+        self.close()  # the refresh needs the index's write lock
         return self.index.refresh()
+
+    def close(self) -> None:
+        """Release the read connection (it is reopened on demand)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __enter__(self) -> QueryEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection with the ``traces`` and ``span_index`` views (``spans`` on request,
-        see :meth:`create_spans_view`)."""
-        with self.index.reader() as con:
-            con.execute(_TRACES_VIEW)
-            con.execute(_SPAN_INDEX_VIEW)
-            yield con
+        """The engine's read connection, with the ``traces`` and ``span_index`` views
+        (``spans`` on request, see :meth:`create_spans_view`). Opened once and reused, since
+        attaching the index costs more than most queries on it."""
+        if self._reader is None:
+            reader = self.index.open_reader()
+            reader.execute(_TRACES_VIEW)
+            reader.execute(_SPAN_INDEX_VIEW)
+            self._reader = reader
+        yield self._reader
 
     def create_spans_view(
         self,
@@ -233,6 +250,9 @@ class QueryEngine:
             cursor = con.execute(
                 f"""
                 SELECT s.*, r.kind AS span_kind, r.trace_state, r.scope_name, r.scope_version,
+                       r.gen_ai_agent_id AS agent_id,
+                       r.gen_ai_conversation_id AS conversation_id,
+                       r.agenttrace_run_id AS run_id, r.agenttrace_session_id AS session_id,
                        r.gen_ai_input_messages AS input_messages,
                        r.gen_ai_output_messages AS output_messages,
                        r.gen_ai_tool_call_arguments AS tool_arguments,

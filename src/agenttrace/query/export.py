@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from agenttrace import semconv
 from agenttrace.query.engine import QueryEngine, iso_ns
 from agenttrace.query.errors import QueryError
 from agenttrace.query.model import (
@@ -68,6 +69,9 @@ def _trajectory_step(span: SpanRecord, index: int) -> dict[str, Any]:
         step["call_id"] = span.tool_call_id
         step["arguments"] = parse_json(span.tool_arguments)
         step["result"] = parse_json(span.tool_result)
+    elif span.kind == "memory":
+        step["operation"] = span.attributes.get(semconv.AGENTTRACE_MEMORY_OPERATION)
+        step["keys"] = span.attributes.get(semconv.AGENTTRACE_MEMORY_KEYS)
     return step
 
 
@@ -154,9 +158,9 @@ def sts_lines(summary: dict[str, Any], spans: list[SpanRecord]) -> list[dict[str
     model call's full input, each model output, and the tool results between calls."""
     harness = next(
         (
-            str(s.attributes["agenttrace.harness.name"])
+            str(s.attributes[semconv.AGENTTRACE_HARNESS_NAME])
             for s in spans
-            if s.attributes.get("agenttrace.harness.name")
+            if s.attributes.get(semconv.AGENTTRACE_HARNESS_NAME)
         ),
         summary["service_name"] or "agenttrace",
     )
@@ -254,10 +258,10 @@ def halo_span(span: SpanRecord) -> dict[str, Any]:
             attributes["output.value"] = span.tool_result
     elif span.kind == "agent" and span.agent_name:
         attributes["agent.name"] = span.agent_name
-    session = span.attributes.get("agenttrace.session.id")
+    session = span.session_id or span.conversation_id
     if session:
         attributes["session.id"] = session
-    user = span.attributes.get("agenttrace.user.id")
+    user = span.attributes.get(semconv.AGENTTRACE_USER_ID)
     if user:
         attributes["user.id"] = user
     if span.cost_usd:

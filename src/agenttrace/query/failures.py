@@ -27,7 +27,8 @@ _MASKS = (
     ),
     (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.IGNORECASE), "<hex>"),
     (re.compile(r"\b[\w-]*\d[\w-]*\b"), "<n>"),
-    (re.compile(r"'[^']*'|\"[^\"]*\""), "<str>"),
+    # Quoted values, unless already reduced to a mask such as '<path>'.
+    (re.compile(r"'(?!<[a-z]+>')[^']*'|\"(?!<[a-z]+>\")[^\"]*\""), "<str>"),
 )
 
 

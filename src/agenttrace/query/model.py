@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from agenttrace import semconv
+
 STEP_KINDS = ("model", "tool", "agent", "memory")
 """Span kinds that count as steps of a run (what ``diff`` aligns and ``export`` lists)."""
 
@@ -48,6 +50,10 @@ class SpanRecord:
     step_name: str | None
     agent: str | None
     span_kind: str | None = None
+    agent_id: str | None = None
+    conversation_id: str | None = None
+    run_id: str | None = None
+    session_id: str | None = None
     trace_state: str | None = None
     scope_name: str | None = None
     scope_version: str | None = None
@@ -205,7 +211,7 @@ def first_input_text(spans: list[SpanRecord]) -> str:
                 if text:
                     return text
     for span in sorted(spans, key=lambda s: (s.depth, s.start_ns)):
-        goal = span.attributes.get("agenttrace.goal")
+        goal = span.attributes.get(semconv.AGENTTRACE_GOAL)
         if goal:
             return str(goal)
     return ""

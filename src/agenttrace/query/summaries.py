@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -285,6 +284,8 @@ class SummaryIndex:
         """Fold new span files in and drop vanished ones; returns what changed."""
         started = time.perf_counter()
         listed = self.source.list_files()
+        if self._up_to_date(listed):
+            return RefreshReport(0, 0, 0, 0, time.perf_counter() - started)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -305,10 +306,29 @@ class SummaryIndex:
                 raise
         return RefreshReport(len(new), len(gone), spans, traces, time.perf_counter() - started)
 
+    def _up_to_date(self, listed: list[str]) -> bool:
+        """True when the index already covers exactly ``listed``; checked read-only, so
+        concurrent readers never wait on each other for a refresh that has nothing to do."""
+        import duckdb
+
+        if not self.path.exists():
+            return False
+        with contextlib.closing(connect_index(self.path, read_only=True)) as con:
+            try:
+                version = con.execute(
+                    "SELECT value FROM meta WHERE key = 'schema_version'"
+                ).fetchone()
+                known = {row[0] for row in con.execute("SELECT file FROM processed_files").fetchall()}
+            except duckdb.CatalogException:
+                return False
+        return version == (str(SCHEMA_VERSION),) and known == set(listed)
+
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_CREATE_TABLES)
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is not None and row[0] != str(SCHEMA_VERSION):
+        if row == (str(SCHEMA_VERSION),):
+            return
+        if row is not None:
             # An index from another version is only a cache: rebuild it from the store.
             for table in ("processed_files", "trace_files", "span_index", "trace_summary"):
                 con.execute(f"DELETE FROM {table}")
@@ -359,23 +379,32 @@ class SummaryIndex:
             """CREATE OR REPLACE TEMP TABLE affected AS
                SELECT trace_id FROM incoming UNION SELECT trace_id FROM rebuilt"""
         )
-        # Existing spans of affected traces, minus those replaced by incoming rows and minus
-        # every row of a rebuilt trace (re-read in full above).
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE work AS
-               SELECT s.* EXCLUDE (depth, step_id, step_name, agent), NULL::VARCHAR AS file
-               FROM span_index s
-               WHERE s.trace_id IN (SELECT trace_id FROM affected)
-                 AND s.trace_id NOT IN (SELECT trace_id FROM rebuilt)
-                 AND NOT EXISTS (SELECT 1 FROM incoming i
-                                 WHERE i.trace_id = s.trace_id AND i.span_id = s.span_id)
-               UNION ALL BY NAME SELECT * FROM incoming"""
-        )
+        known_row = con.execute(
+            "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)"
+        ).fetchone()
+        if known_row and known_row[0]:
+            # Existing spans of affected traces, minus those replaced by incoming rows and minus
+            # every row of a rebuilt trace (re-read in full above).
+            con.execute(
+                """CREATE OR REPLACE TEMP TABLE work AS
+                   SELECT s.* EXCLUDE (depth, step_id, step_name, agent), NULL::VARCHAR AS file
+                   FROM span_index s
+                   WHERE s.trace_id IN (SELECT trace_id FROM affected)
+                     AND s.trace_id NOT IN (SELECT trace_id FROM rebuilt)
+                     AND NOT EXISTS (SELECT 1 FROM incoming i
+                                     WHERE i.trace_id = s.trace_id AND i.span_id = s.span_id)
+                   UNION ALL BY NAME SELECT * FROM incoming"""
+            )
+            for table in ("span_index", "trace_summary"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE trace_id IN (SELECT trace_id FROM affected)"
+                )
+        else:
+            # Only new traces (the common case): no scan of the existing span rows at all.
+            con.execute("CREATE OR REPLACE TEMP TABLE work AS SELECT * FROM incoming")
         for statement in _ATTRIBUTION:
             con.execute(statement)
-        con.execute("DELETE FROM span_index WHERE trace_id IN (SELECT trace_id FROM affected)")
         con.execute("INSERT INTO span_index BY NAME SELECT * FROM attributed")
-        con.execute("DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)")
         con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE}")
         con.execute(
             """INSERT INTO trace_files SELECT DISTINCT trace_id, file FROM incoming
@@ -396,25 +425,22 @@ class SummaryIndex:
         traces_row = con.execute("SELECT count(*) FROM affected").fetchone()
         return spans, int(traces_row[0]) if traces_row else 0
 
-    @contextlib.contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An in-memory connection with the index attached read-only as ``idx``."""
+    def open_reader(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory connection with the index attached read-only as ``idx``; waits briefly
+        if a refresh in another process holds the write lock."""
         import duckdb
 
         con = duckdb.connect()
-        try:
-            deadline = time.monotonic() + 30.0
-            while True:
-                try:
-                    con.execute(f"ATTACH '{_quote(str(self.path))}' AS idx (READ_ONLY)")
-                    break
-                except duckdb.IOException as exc:
-                    if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                        raise QueryError(f"cannot open summary index {self.path}: {exc}") from exc
-                    time.sleep(0.1)
-            yield con
-        finally:
-            con.close()
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                con.execute(f"ATTACH '{_quote(str(self.path))}' AS idx (READ_ONLY)")
+                return con
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    con.close()
+                    raise QueryError(f"cannot open summary index {self.path}: {exc}") from exc
+                time.sleep(0.1)
 
 
 def _quote(text: str) -> str:

@@ -1,7 +1,7 @@
 """JSON in and out for redaction: orjson when it can, the stdlib when orjson refuses.
 
-orjson rejects integers beyond 64 bits, NaN, lone surrogates and nesting beyond its limits;
-the stdlib takes most of those. What neither can handle raises :class:`JsonUnsupported` and
+orjson rejects NaN, lone surrogates and nesting beyond its limits, and reads integers beyond
+64 bits as floats; the stdlib takes most of those. What neither can handle raises :class:`JsonUnsupported` and
 the caller redacts the raw text instead, so no input is ever lost.
 """
 
@@ -17,11 +17,19 @@ class JsonUnsupported(ValueError):
     """The text is not JSON this process can parse or write back."""
 
 
-def loads(text: str | bytes) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
+# orjson reads integers beyond 64 bits as floats, losing digits: text with a run of 19 or
+# more digits goes to the stdlib (a translate and a substring search beat a regex here).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def loads(text: str) -> Any:
+    digits = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
+    if _LONG_NUMBER not in digits:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -99,8 +99,41 @@ def ipv6_ok(match: str) -> bool:
 
 
 _FILE_EXTENSION_TLDS = frozenset(
-    "png jpg jpeg gif svg webp ico js mjs cjs ts tsx jsx py rb go rs java kt md json yaml yml "
-    "toml txt css scss html lock sh zip gz tar".split()
+    [
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "webp",
+        "ico",
+        "js",
+        "mjs",
+        "cjs",
+        "ts",
+        "tsx",
+        "jsx",
+        "py",
+        "rb",
+        "go",
+        "rs",
+        "java",
+        "kt",
+        "md",
+        "json",
+        "yaml",
+        "yml",
+        "toml",
+        "txt",
+        "css",
+        "scss",
+        "html",
+        "lock",
+        "sh",
+        "zip",
+        "gz",
+        "tar",
+    ]
 )
 
 
@@ -148,8 +181,27 @@ _PLACEHOLDER = re.compile(
     )$""",
 )
 _TYPE_NAMES = frozenset(
-    "str string int bool boolean bytes any object optional secretstr secretbytes char text "
-    "number none null self this varchar".split()
+    [
+        "str",
+        "string",
+        "int",
+        "bool",
+        "boolean",
+        "bytes",
+        "any",
+        "object",
+        "optional",
+        "secretstr",
+        "secretbytes",
+        "char",
+        "text",
+        "number",
+        "none",
+        "null",
+        "self",
+        "this",
+        "varchar",
+    ]
 )
 _IDENTIFIER_ONLY = re.compile(r"^[A-Za-z_]+$")
 _CODE_EXPRESSION = re.compile(r"[()\[\]{}]|\.[A-Za-z_]|^\d{1,5}$|^[/~.]")
@@ -175,7 +227,9 @@ def is_literal_secret(value: str, quoted: bool) -> bool:
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_HASH_LIKE = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$")
+_HASH_LIKE = re.compile(
+    r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$"
+)
 
 
 def high_entropy_secret_ok(value: str) -> bool:

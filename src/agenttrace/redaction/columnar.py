@@ -42,7 +42,9 @@ class ColumnRedactor:
 
     def __init__(self, redactor: Redactor | None = None, engine: str = "auto") -> None:
         self.redactor = redactor if redactor is not None else Redactor()
-        self._patterns = [d.bounded_prefilter for d in self.redactor.detectors] + [_JSON_ESCAPE_PREFILTER]
+        self._patterns = [d.bounded_prefilter for d in self.redactor.detectors] + [
+            _JSON_ESCAPE_PREFILTER
+        ]
         # Block rules can name any JSON member key, which no prefilter knows about.
         self._json_is_candidate = bool(self.redactor.config.block)
         self.engine = _pick_engine(engine)
@@ -124,14 +126,16 @@ class ColumnRedactor:
         def candidates(array: pa.Array) -> list[int]:
             # Each row followed by a newline: one scan over one buffer, and every row starts
             # after a separator, as the start-of-token classes expect.
-            separated = pc.binary_join_element_wise(array, "", "\n")
+            empty = pa.scalar("", array.type)
+            separated = pc.binary_join_element_wise(array, empty, pa.scalar("\n", array.type))
             offsets, data = _offsets_and_data(separated)
             ends: list[int] = []
             if len(data):
                 database.scan(
-                    data, match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end),
+                    data,  # type: ignore[type-var]  # Hyperscan reads any buffer, no copy needed
+                    match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end),
                     scratch=scratch,
-                )  # fmt: skip
+                )
             base = offsets[0]
             # A match ending at byte e (exclusive) lies in the row holding byte e - 1; one
             # spanning a separator only flags a row needlessly, it never hides one.
@@ -155,8 +159,15 @@ class ColumnRedactor:
             for keyword in detector.keywords:
                 automaton.add_word(keyword, keyword)
         automaton.make_automaton()
-        keywordless = [d.prefilter for d in self.redactor.detectors if not d.keywords]
-        others = re.compile("|".join(f"(?:{p})" for p in [*keywordless, _JSON_ESCAPE_PREFILTER]))
+        # Detectors that can match without any keyword (the numeric PII) need their patterns.
+        beyond_keywords = [
+            d.prefilter
+            for d in self.redactor.detectors
+            if not d.keywords or d.signatures or d.min_colons
+        ]
+        others = re.compile(
+            "|".join(f"(?:{p})" for p in [*beyond_keywords, _JSON_ESCAPE_PREFILTER]), re.ASCII
+        )
 
         def candidates(array: pa.Array) -> list[int]:
             rows = []

@@ -213,7 +213,12 @@ class RedactionConfig:
                 else:
                     errors.append(f"redaction.{flag}: must be true or false")
         if "mode" in data:
-            kwargs["mode"] = data["mode"]
+            if data["mode"] in MODES:
+                kwargs["mode"] = data["mode"]
+            else:
+                errors.append(
+                    f"redaction.mode: must be one of {', '.join(MODES)}, got {data['mode']!r}"
+                )
         if "hash_length" in data:
             if isinstance(data["hash_length"], int) and not isinstance(data["hash_length"], bool):
                 kwargs["hash_length"] = data["hash_length"]

@@ -260,9 +260,19 @@ DETECTORS: tuple[Detector, ...] = (
         r"gl(?:pat|dt|rt|ptt|soat|cbt|oas|ft|imt|agent)-[A-Za-z0-9_-]{20}",
         "GitLab tokens (`glpat-`, `gldt-`, `glrt-`, `glptt-`, `glsoat-`, `glcbt-`, …).",
         not_after=r"[\w-]",
-        keywords=("glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glcbt-", "gloas-", "glft-",
-                  "glimt-", "glagent-"),
-    ),  # fmt: skip
+        keywords=(
+            "glpat-",
+            "gldt-",
+            "glrt-",
+            "glptt-",
+            "glsoat-",
+            "glcbt-",
+            "gloas-",
+            "glft-",
+            "glimt-",
+            "glagent-",
+        ),
+    ),
     _d(
         "slack_token",
         "secret",
@@ -349,16 +359,30 @@ DETECTORS: tuple[Detector, ...] = (
         " credentials name in code, `.env`, JSON, YAML, command lines and logs. Code"
         " expressions, type hints, placeholders (`${VAR}`, `<token>`, `***`) and letters-only"
         " bare words are not literals.",
-        keywords=("password", "passwd", "passphrase", "secret", "token", "api_key", "api-key",
-                  "apikey", "access_key", "access-key", "accesskey", "private", "credential"),
+        keywords=(
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "token",
+            "api_key",
+            "api-key",
+            "apikey",
+            "access_key",
+            "access-key",
+            "accesskey",
+            "private",
+            "credential",
+        ),
         validator=_literal_assignment,
         groups=("quoted", "bare"),
         anchor="keyword",
-    ),  # fmt: skip
+    ),
     _d(
         "generic_secret",
         "secret",
-        r"(?i)(?:key|credentials?|auth|signature|salt|seed|cert)(?![\w-])" + _SEP
+        r"(?i)(?:key|credentials?|auth|signature|salt|seed|cert)(?![\w-])"
+        + _SEP
         + r"(?:\\?[\"'`])?(?P<value>[A-Za-z0-9+/_=.~-]{16,512})",
         r"(?i)(?:key|credential|auth|signature|salt|seed|cert)[\"'`\\]{0,2}\s*[:=]",
         "A high-entropy string (at least 16 characters, digits and letters, Shannon entropy"
@@ -392,7 +416,8 @@ DETECTORS: tuple[Detector, ...] = (
         r"(?:\d{9,15}|[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]?\d{1,3})?|[ -]\d{6}[ -]\d{4,5})(?!\w|\.\d)",
         r"[2-6]\d{3}(?:\d{9}|[ -]\d{4}[ -]\d{4}[ -]\d|[ -]\d{6}[ -]\d{4})",
         "Payment card numbers (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay"
-        " prefixes), 13-19 digits, Luhn-checked, with no, space or dash separators.",
+        " prefixes), 13-19 digits, Luhn-checked; contiguous or grouped 4-4-4-4(-3), 4-6-5 or 4-6-4"
+        " with spaces or dashes.",
         not_after=r"[\w.-]",
         signatures=(b"0000",),
         validator=lambda m: v.payment_card_ok(m.group(0)),
@@ -441,8 +466,15 @@ DETECTORS: tuple[Detector, ...] = (
         " (`(415) 555-0123`, `415-555-0123`) and trunk-prefixed national formats (`020 7946"
         " 0958`, `01 23 45 67 89`).",
         not_after=r"[\w.+-]",
-        signatures=(b"+0", b"00 000", b"00-000", b"000.000.0000", b"(000)", b"00 00 00 00 00",
-                    b"00.00.00.00.00"),  # fmt: skip
+        signatures=(
+            b"+0",
+            b"00 000",
+            b"00-000",
+            b"000.000.0000",
+            b"(000)",
+            b"00 00 00 00 00",
+            b"00.00.00.00.00",
+        ),
         validator=lambda m: v.phone_ok(m.group(0)),
     ),
     _d(
@@ -452,7 +484,9 @@ DETECTORS: tuple[Detector, ...] = (
         r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
         "IPv4 addresses (not loopback, 0.0.0.0 or broadcast; not after `version`).",
         not_after=r"[\w.@-]",
-        signatures=tuple(f".{a}.{b}.".encode() for a in ("0", "00", "000") for b in ("0", "00", "000")),
+        signatures=tuple(
+            f".{a}.{b}.".encode() for a in ("0", "00", "000") for b in ("0", "00", "000")
+        ),
         validator=_ipv4,
     ),
     _d(

@@ -226,8 +226,10 @@ class Redactor:
                     child_path = f"{path}.{key}" if path else key
                 else:
                     child_path = f"{path}[*]"
-                decision = self._decide(key, child_path) if is_member else self._decide_list(
-                    key, child_path
+                decision = (
+                    self._decide(key, child_path)
+                    if is_member
+                    else self._decide_list(key, child_path)
                 )
                 where = summary_key if summary_key is not None else child_path
                 if decision.action == "block":

@@ -205,7 +205,7 @@ def tool_call(
     *,
     call_id: str | None = None,
     arguments: Any = None,
-    tool_type: str | None = "function",
+    tool_type: str | None = None,
     description: str | None = None,
     attributes: Attributes | None = None,
     capture: bool | None = None,

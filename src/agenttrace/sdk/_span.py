@@ -203,6 +203,8 @@ class SpanHandle:
         self.set_response_fields(model, response_id, reasons)
         if capture_output and self._capture:
             messages = output_messages(response)
+            if messages is None and isinstance(response, str):
+                messages = text_output(response, [])
             self.set_output(messages if messages is not None else response)
 
     def set_response_fields(

@@ -64,16 +64,18 @@ def _guarded(
     return functools.update_wrapper(wrapper, method)  # type: ignore[return-value]
 
 
-def _attribute_value(value: Any) -> AttributeValue | None:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        return list(value)
-    if isinstance(value, Sequence) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-    ):
-        return list(value)
-    return None
+def _request_attributes(params: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    """``gen_ai.request.*`` attributes for the request parameters the convention names."""
+    attributes: dict[str, AttributeValue] = {}
+    for param, value in params.items():
+        key = _REQUEST_PARAMS.get(param)
+        if key is None or value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, (str, int, float)):
+            attributes[key] = [value] if key.endswith("stop_sequences") else value
+        elif isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+            attributes[key] = list(value)
+    return attributes
 
 
 class AgentHooks:
@@ -276,15 +278,10 @@ class AgentHooks:
         request_params: Mapping[str, Any] | None = None,
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
-        extra: dict[str, AttributeValue | None] = {sc.GEN_AI_PROVIDER_NAME: provider}
-        for param, value in (request_params or {}).items():
-            attribute = _REQUEST_PARAMS.get(param)
-            if attribute is not None:
-                extra[attribute] = _attribute_value(
-                    [value]
-                    if attribute.endswith("stop_sequences") and isinstance(value, str)
-                    else value
-                )
+        extra: dict[str, AttributeValue | None] = {
+            sc.GEN_AI_PROVIDER_NAME: provider,
+            **_request_attributes(request_params or {}),
+        }
         handle = self._start(
             key,
             Kind.LLM,

@@ -21,6 +21,7 @@ from agenttrace.store.schema import (
     HOT_DOUBLE_ATTRIBUTES,
     HOT_INT_ATTRIBUTES,
     HOT_STRING_ATTRIBUTES,
+    JSON_COLUMNS,
     SPAN_SCHEMA,
     column_name,
 )
@@ -135,16 +136,13 @@ def _links_json(links: Any) -> bytes:
 
 def _array(values: list[Any], field: pa.Field) -> pa.Array:
     try:
-        if field.type == pa.string() and field.name in _BYTES_COLUMNS:
+        if field.name in JSON_COLUMNS:
             # JSON comes out of orjson as bytes; a binary→string cast validates UTF-8 in C++
             # without a Python-level decode per row.
             return pa.array(values, type=pa.binary()).cast(pa.string())
         return pa.array(values, type=field.type)
     except (OverflowError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise ValueError(f"span column {field.name!r}: {exc}") from exc
-
-
-_BYTES_COLUMNS = frozenset({"attributes", "resource_attributes", "events", "links"})
 
 
 def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table:
@@ -237,7 +235,10 @@ def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table
                                     continue
                         if rest is None:
                             rest = {}
-                        rest[key] = any_value_to_python(value)
+                        # A non-empty string_value can only come from a string: skip the
+                        # generic decoder for the most common long-tail type.
+                        text = value.string_value
+                        rest[key] = text if text else any_value_to_python(value)
                     if rest:
                         attributes_json[row] = _json(rest)
                     events = span.events

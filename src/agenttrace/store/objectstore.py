@@ -417,7 +417,7 @@ _S3_ENV = {
     "session_token": ("AWS_SESSION_TOKEN",),
     "allow_http": ("AWS_ALLOW_HTTP",),
 }
-_DEFAULT_TIMEOUT = "30s"
+_DEFAULT_TIMEOUT = "120s"  # a whole request: a 128 MB file over a slow link
 _DEFAULT_CONNECT_TIMEOUT = "5s"
 # Short internal retries: the collector has its own backoff and must learn of an outage quickly
 # to apply back-pressure, instead of blocking for obstore's default 3 minutes.

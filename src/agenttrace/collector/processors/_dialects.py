@@ -26,6 +26,7 @@ Keys understood per dialect, beyond the shared ones (``detect``, ``kind_attribut
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any, Final
 
 from agenttrace import semconv
@@ -217,7 +218,7 @@ NAME_FALLBACK: Final[dict[str, str]] = {
 DIALECT_ORDER: Final = ("openinference", "openllmetry", "logfire", "mlflow", "gen_ai_legacy")
 
 
-def merged_mappings(shared: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def merged_mappings(shared: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``shared`` (the semconv mapping data) completed with :data:`EXTRA_MAPPINGS`."""
     merged: dict[str, dict[str, Any]] = copy.deepcopy(EXTRA_MAPPINGS)
     for dialect, spec in shared.items():

@@ -21,6 +21,10 @@ except ImportError:  # pragma: no cover - the lock file installs it
     hyperscan = None
 
 
+def hyperscan_available() -> bool:
+    return hyperscan is not None
+
+
 class ByteScreen:
     """Whether bytes match any of ``patterns`` (Python ``re`` syntax over bytes)."""
 
@@ -61,3 +65,22 @@ def _stop(_id: int, _start: int, _end: int, _flags: int, _context: object) -> bo
 
 def literal(text: str) -> bytes:
     return re.escape(text.encode("utf-8"))
+
+
+def attribute_key(key: str) -> bytes:
+    """An attribute named exactly ``key``, as encoded in an OTLP ``KeyValue``: field 1 tag,
+    length, the key, then the value's field tag (so ``a.b`` does not match ``a.bc``)."""
+    encoded = key.encode("utf-8")
+    return re.escape(b"\x0a" + _varint(len(encoded)) + encoded + b"\x12")
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        low = number & 0x7F
+        number >>= 7
+        if number:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)

@@ -34,7 +34,7 @@ from agenttrace.collector.processors._dialects import (
     merged_mappings,
 )
 from agenttrace.collector.processors._otlp import set_value, to_python
-from agenttrace.collector.processors._screen import ByteScreen, literal
+from agenttrace.collector.processors._screen import ByteScreen, attribute_key, literal
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 from agenttrace.semconv.mappings import MAPPINGS
 
@@ -225,14 +225,19 @@ class NormalizeProcessor:
 
     mutates = True
 
-    def __init__(self, config: NormalizeConfig, mappings: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, config: NormalizeConfig) -> None:
         self.name = "normalize"
         self._config = config
-        specs = merged_mappings(dict(MAPPINGS if mappings is None else mappings))
+        specs = merged_mappings(MAPPINGS)
         wanted = set(config.dialects or specs)
         order = [n for n in DIALECT_ORDER if n in specs] + sorted(set(specs) - set(DIALECT_ORDER))
         self._dialects = [_Dialect.compile(n, specs[n]) for n in order if n in wanted]
         self._by_name = {d.name: d for d in self._dialects}
+        self._build_lookups()
+        self._counters = {"spans_normalized": 0}
+
+    def _build_lookups(self) -> None:
+        """Key -> role flags, detect keys -> dialects, flattened prefixes, and the byte screen."""
         self._interest: dict[str, int] = {}
         self._detects: dict[str, list[str]] = {}
         self._json_keys: set[str] = set()
@@ -260,9 +265,8 @@ class NormalizeProcessor:
             del self._interest[key]
         # Only a detect key or a flattened prefix can make a dialect active.
         self._screen = ByteScreen(
-            [literal(k) for k in self._detects] + [literal(p) for p in self._prefixes]
+            [attribute_key(k) for k in self._detects] + [literal(p) for p in self._prefixes]
         )
-        self._counters = {"spans_normalized": 0}
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
         screen = self._screen

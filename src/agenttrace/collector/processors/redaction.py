@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import set_attribute, set_value, to_python
-from agenttrace.collector.processors._screen import ByteScreen
+from agenttrace.collector.processors._screen import ByteScreen, hyperscan_available
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 from agenttrace.redaction import (
     DROP,
@@ -125,8 +125,11 @@ class BatchPrefilter:
     detector pattern spells out (``cookie``) are added on top.
     """
 
-    def __init__(self, redactor: Redactor, engine: str = "auto") -> None:
-        self._columns = ColumnRedactor(redactor, engine=engine)
+    def __init__(self, redactor: Redactor, engine: str | None = None) -> None:
+        # Hyperscan compiles once; the RE2 engine recompiles its alternation on every call
+        # (tens of milliseconds), which dwarfs the small batches a request yields.
+        chosen = engine or ("hyperscan" if hyperscan_available() else "auto")
+        self._columns = ColumnRedactor(redactor, engine=chosen)
 
     @property
     def engine(self) -> str:
