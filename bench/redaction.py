@@ -4,7 +4,8 @@ Measures, in the same run and on the same values:
 
 * ``re loop``: the reference, a plain Python loop that applies every detector pattern with
   ``re.sub`` to every value (no keyword gating, no validators);
-* ``redact_text``: :meth:`Redactor.redact_text` value by value;
+* ``redact_text``: :meth:`Redactor.redact_text` value by value, with the Hyperscan gate and
+  with ``re`` alone (``accelerate: false``, what an agent without Hyperscan gets);
 * the column path (:class:`ColumnRedactor`) with each prefilter engine: hyperscan, RE2 through
   pyarrow.compute, an Aho-Corasick keyword prefilter, and none (every value through Python).
 
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from agenttrace.redaction import DETECTORS, Redactor
+from agenttrace.redaction import DETECTORS, RedactionConfig, Redactor
 from agenttrace.redaction.columnar import ColumnRedactor
 
 RNG = random.Random(7)
@@ -227,6 +228,10 @@ def throughput(total_mb: float) -> None:
     reference = _timed(lambda: _reference_loop(values), repeat=1)
     rows = [("re loop (reference)", reference, None)]
     rows.append(("redact_text", _timed(lambda: [redactor.redact_text(v) for v in values], 1), None))
+    plain = Redactor(RedactionConfig(accelerate=False))
+    rows.append(
+        ("redact_text, re only", _timed(lambda: [plain.redact_text(v) for v in values], 1), None)
+    )
     for engine in ("hyperscan", "re2", "keywords", "python"):
         column = ColumnRedactor(redactor, engine=engine)
         flagged = len(column.candidates(array)) / len(values)

@@ -175,3 +175,20 @@ def test_two_collectors_share_one_bucket(tmp_path: Path, moto_server: dict[str, 
     store = open_store(moto_server["url"], options={"endpoint": moto_server["endpoint"]})
     writers = {info.key.rsplit("/", 1)[1].split("-")[0] for info in store.list("spans/")}
     assert len(writers) == 2
+
+
+def test_a_killed_publisher_is_restarted(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    store = str(tmp_path / "store")
+    with run_in_background(store, wal_dir=tmp_path / "wal", roll_interval_s=0.3) as collector:
+        assert collector.process is not None
+        pid = collector.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        (publisher,) = [int(child) for child in children]
+        os.kill(publisher, signal.SIGKILL)
+        assert post(collector.http_traces_url, 1) == 200
+        wait_for(lambda: span_id_hex(1, 0) in read_span_ids(store))
+        with urllib.request.urlopen(f"{collector.http_url}/metrics") as response:
+            assert 'errors_total{kind="PublisherExited"} 1.0' in response.read().decode()

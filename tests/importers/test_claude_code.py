@@ -138,7 +138,7 @@ def test_resumed_session_does_not_count_copied_lines_twice() -> None:
     spans, problems = import_path("claude-code", PROJECT_B)
     chats = [s for s in spans if _attrs(s).get(semconv.GEN_AI_OPERATION_NAME) == "chat"]
     response_ids = sorted(_attrs(s)[semconv.GEN_AI_RESPONSE_ID] for s in chats)
-    assert response_ids == ["msg_b1", "msg_b2", "msg_o1", "msg_o2", "msg_os1"]
+    assert response_ids == ["msg_b1", "msg_b2", "msg_o1", "msg_o2", "msg_o3", "msg_os1"]
     assert problems.duplicates_skipped == 2
     resumed = [s for s in spans if _attrs(s).get(semconv.GEN_AI_CONVERSATION_ID) == "sess-0003"]
     assert {s["name"] for s in resumed} == {"invoke_agent claude-code"}
@@ -163,3 +163,14 @@ def test_a_session_file_named_alone_brings_its_subagents() -> None:
         one(spans, "invoke_agent Explore")["parent_span_id"]
         == one(spans, "execute_tool Task")["span_id"]
     )
+
+
+def test_images_are_kept_as_placeholders() -> None:
+    spans, _ = import_path("claude-code", PROJECT_B / "sess-0004.jsonl")
+    (chat,) = [s for s in spans if _attrs(s).get(semconv.GEN_AI_RESPONSE_ID) == "msg_o3"]
+    inputs = orjson.loads(_attrs(chat)[semconv.GEN_AI_INPUT_MESSAGES])
+    parts = inputs[0]["parts"]
+    assert parts[0] == {"type": "text", "content": "What is in this screenshot?"}
+    assert parts[1]["mime_type"] == "image/png"
+    assert parts[1]["content"] == "[image omitted: 96 base64 chars]"
+    assert "iVBORw0KGgo" not in orjson.dumps(spans).decode()

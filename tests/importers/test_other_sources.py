@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from import_snapshots import TESTDATA, assert_snapshot, import_path, one
 
 from agenttrace import semconv
@@ -111,3 +113,13 @@ def test_large_sessions_are_split_for_endpoints() -> None:
     assert all(part.ByteSize() <= 2000 or len(spans([part])) == 1 for part in parts)
     assert spans(parts) == spans([request])  # same spans, same order, same resource and scope
     assert split_request(request, 10**9) == [request]
+
+
+def test_bom_and_crlf_lines_are_read(tmp_path: Path) -> None:
+    source = (TESTDATA / "sts" / "session-weather.jsonl").read_bytes()
+    windows = tmp_path / "windows.jsonl"
+    windows.write_bytes(b"\xef\xbb\xbf" + source.replace(b"\n", b"\r\n"))
+    spans_windows, problems = import_path("sts", windows)
+    spans_plain, _ = import_path("sts", TESTDATA / "sts")
+    assert [p.line for p in problems.problems] == [7]
+    assert [s["name"] for s in spans_windows] == [s["name"] for s in spans_plain]

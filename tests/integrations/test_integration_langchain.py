@@ -10,14 +10,23 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import openai
 import pytest
+from fake_provider import FakeProvider
 from langchain_core.agents import AgentAction
 from langchain_core.callbacks import CallbackManager, CallbackManagerForLLMRun
 from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake import FakeListLLM
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGenerationChunk, Generation, LLMResult
+from langchain_core.outputs import (
+    ChatGeneration,
+    ChatGenerationChunk,
+    ChatResult,
+    Generation,
+    LLMResult,
+)
 from langchain_core.prompts import PromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
@@ -33,6 +42,7 @@ from agenttrace.integrations.langchain import (
     AgentTraceCallbackHandler,
     AsyncAgentTraceCallbackHandler,
 )
+from agenttrace.integrations.openai import instrument_openai, uninstrument_openai
 from agenttrace.sdk._errors import AgentTraceInternalError
 from agenttrace.testing import Capture
 
@@ -352,3 +362,50 @@ def test_internal_errors_raise_under_the_test_flag_and_are_swallowed_otherwise(
         )
     assert "internal error in LangChain callback on_chain_start" in caplog.text
     assert handler.raise_error is False
+
+
+class ChatThroughOpenAI(BaseChatModel):
+    """A chat model integration built on the OpenAI client, like langchain-openai's."""
+
+    base_url: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "openai-compatible"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with openai.OpenAI(base_url=self.base_url, api_key="k") as client:
+            completion = client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": str(messages[-1].content)}]
+            )
+        usage = completion.usage
+        assert usage is not None
+        message = AIMessage(
+            content=completion.choices[0].message.content or "",
+            usage_metadata={
+                "input_tokens": usage.prompt_tokens,
+                "output_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def test_openai_client_instrumentation_does_not_record_the_call_twice(
+    provider: FakeProvider, cap: Capture
+) -> None:
+    instrument_openai()
+    try:
+        model = ChatThroughOpenAI(base_url=provider.openai_base_url)
+        model.invoke("hi", config={"callbacks": [AgentTraceCallbackHandler()]})
+        assert tree(cap.spans()) == ["chat openai-compatible in=10 out=5"]
+        model.invoke("hi")  # without the handler the client instrumentation records it
+        assert tree(cap.spans())[1] == "chat gpt-4o in=10 out=5 cache_read=0 reasoning=0"
+    finally:
+        uninstrument_openai()

@@ -27,6 +27,7 @@ from openai import AsyncOpenAI
 from span_tree import tree
 
 from agenttrace.integrations import openai_agents
+from agenttrace.integrations.openai import instrument_openai, uninstrument_openai
 from agenttrace.testing import Capture
 
 TOTALS = {
@@ -244,3 +245,18 @@ async def test_uninstall_mutes_the_processor(cap: Capture) -> None:
     await Runner.run(Agent(name="Quiet", model=model), "hello")
     assert cap.spans() == []
     assert openai_agents.install() is openai_agents.install()  # idempotent: one processor
+
+
+async def test_openai_client_instrumentation_does_not_record_the_call_twice(
+    provider: FakeProvider, client: AsyncOpenAI, cap: Capture
+) -> None:
+    instrument_openai()
+    try:
+        provider.queue(*HANDOFF_SCRIPT)
+        model = OpenAIChatCompletionsModel(model="llama-3.1-8b", openai_client=client)
+        await Runner.run(_agents(model), "Weather in Paris?")
+    finally:
+        uninstrument_openai()
+    spans = cap.spans()
+    assert len({s["context"]["trace_id"] for s in spans}) == 1
+    assert len(cap.find("chat llama-3.1-8b")) == 3

@@ -209,7 +209,9 @@ def test_batch_prefilter_marks_strings_with_findings() -> None:
 def test_config_file_is_the_one_agenttrace_redact_reads(tmp_path: Path) -> None:
     config_file = tmp_path / "redaction.yaml"
     config_file.write_text("redaction:\n  mode: drop\n")
-    processor = build_processor("redaction", "r", {"config_file": str(config_file)}, "processors[0]")
+    processor = build_processor(
+        "redaction", "r", {"config_file": str(config_file)}, "processors[0]"
+    )
     request = build_request([{"attributes": {"note": f"mail {EMAIL}", "k": "v"}}])
     processor.process(request)
     assert attrs(only_span(request)) == {

@@ -41,13 +41,17 @@ WORKER = textwrap.dedent(
     for segment, first in enumerate(range(0, table.num_rows, int(sys.argv[3]))):
         part = table.slice(first, int(sys.argv[3]))
         publisher.publish(part, segment=segment, first_seq=first, last_seq=first + part.num_rows - 1)
+        print("published", segment, flush=True)
     print("done", flush=True)
     """
 )
 
 
-def run_worker(store: Path, requests_file: Path, kill_after: float | None) -> bool:
-    """Run the publisher; kill -9 it ``kill_after`` seconds into publishing. True if it
+def run_worker(
+    store: Path, requests_file: Path, kill_after: tuple[int, float] | None = None
+) -> bool:
+    """Run the publisher. With ``kill_after=(segment, delay)``, kill -9 it ``delay`` seconds
+    after it reports ``segment`` published, while it works on the next one. Returns whether it
     finished on its own."""
     process = subprocess.Popen(
         [sys.executable, "-c", WORKER, str(store), str(requests_file), str(SEGMENT_ROWS)],
@@ -57,10 +61,13 @@ def run_worker(store: Path, requests_file: Path, kill_after: float | None) -> bo
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "ready"
     if kill_after is not None:
-        time.sleep(kill_after)
+        segment, delay = kill_after
+        while process.stdout.readline().strip() != f"published {segment}":
+            pass
+        time.sleep(delay)
         process.send_signal(signal.SIGKILL)
     process.wait(timeout=120)
-    finished = process.stdout.read().strip() == "done"
+    finished = process.stdout.read().strip().endswith("done")
     process.stdout.close()
     return finished
 
@@ -80,14 +87,12 @@ def test_kill_during_publish_then_republish(tmp_path: Path) -> None:
             out.write(len(data).to_bytes(8, "little") + data)
     store_dir = tmp_path / "store"
 
-    kills = 0
-    for delay in (0.1, 0.5):
-        if not run_worker(store_dir, requests_file, kill_after=delay):
-            kills += 1
+    # Kill points after different segments and at different moments inside the next one.
+    for kill_after in ((0, 0.0), (2, 0.005), (4, 0.02)):
+        assert not run_worker(store_dir, requests_file, kill_after), "worker was not interrupted"
         assert_visible_files_are_complete(store_dir)
-    assert kills >= 1, "the worker was never interrupted; the test proved nothing"
 
-    assert run_worker(store_dir, requests_file, kill_after=None)
+    assert run_worker(store_dir, requests_file)
     store = open_store(store_dir)
     table = read_spans(store, columns=["span_id"])
     assert table.num_rows == SPANS

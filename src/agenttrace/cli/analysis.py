@@ -152,19 +152,14 @@ def traces_command(
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} trace(s)", title_justify="left")
-    for column, justify in (
-        ("trace_id", "left"),
-        ("start (UTC)", "left"),
-        ("root", "left"),
-        ("duration", "right"),
-        ("outcome", "left"),
-        ("spans", "right"),
-        ("model/tool", "right"),
-        ("err/retry", "right"),
-        ("tokens in/out", "right"),
-        ("cost", "right"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=column in ("trace_id", "start (UTC)", "root"))  # type: ignore[arg-type]
+    text_columns = ("trace_id", "start (UTC)", "root", "outcome")
+    for column in (*text_columns[:3], "duration", "outcome", "spans", "model/tool", "err/retry",
+                   "tokens in/out", "cost"):  # fmt: skip
+        table.add_column(
+            column,
+            justify="left" if column in text_columns else "right",
+            no_wrap=column in text_columns[:3],
+        )
     for row in rows:
         outcome = row["outcome"]
         table.add_row(

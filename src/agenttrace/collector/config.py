@@ -79,7 +79,7 @@ class WalConfig:
 @dataclass
 class LimitsConfig:
     memory_limit_bytes: int = 512 * MB  # RSS (collector + publisher) above 90% answers 429
-    max_inflight_bytes: int = 64 * MB  # request bodies being processed at once
+    max_inflight_bytes: int = 32 * MB  # request bodies being processed at once
     retry_after_s: float = 1.0
     shutdown_deadline_s: float = 25.0
 

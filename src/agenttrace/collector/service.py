@@ -302,9 +302,20 @@ class Collector:
             try:
                 await self.wal.roll_if_due()
                 await asyncio.to_thread(self._refresh_gauges)
+                self._restart_publisher_if_dead()
             except Exception:
                 log.exception("collector monitor failed")
                 self.metrics.errors.labels("Monitor").inc()
+
+    def _restart_publisher_if_dead(self) -> None:
+        publisher = self._publisher
+        if publisher is None or publisher.alive() or self.admission.shutting_down:
+            return
+        # Publishing is idempotent, so a fresh publisher simply resumes from the sealed segments.
+        log.error("publisher exited unexpectedly; restarting it")
+        self.metrics.errors.labels("PublisherExited").inc()
+        self._publisher = _PublisherHandle(publisher.settings, publisher.mode, self.metrics)
+        self._publisher.start()
 
     async def shutdown(self) -> bool:
         """Graceful stop within the deadline; returns True if everything was published."""

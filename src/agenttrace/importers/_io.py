@@ -47,11 +47,16 @@ class Line:
     data: dict[str, Any]
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line_number, bytes)`` for every non-blank line; ``.zst`` files are decompressed."""
     with _open(path) as handle:
         for number, raw in enumerate(handle, start=1):
             stripped = raw.strip()
+            if number == 1 and stripped.startswith(_BOM):
+                stripped = stripped[len(_BOM) :]  # editors on Windows add one
             if stripped:
                 yield number, stripped
 

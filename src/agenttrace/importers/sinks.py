@@ -147,6 +147,7 @@ class EndpointSink(Sink):
                     response.read()
                 return
             except urllib.error.HTTPError as exc:
+                exc.close()  # the error carries the open response
                 if exc.code not in self.RETRY_STATUSES or attempt == self._attempts:
                     raise ImporterError(
                         f"{self.url}: HTTP {exc.code} {exc.reason} after {attempt} attempt(s)"

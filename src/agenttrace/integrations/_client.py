@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Hashable, Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,26 @@ from agenttrace.sdk._errors import internal_error
 from agenttrace.sdk.hooks import AgentHooks
 
 Kwargs = dict[str, Any]
+
+# Set while a framework integration (LangChain, OpenAI Agents) records the model call in
+# progress: the client wrappers then stay out of it, so one call is never counted twice.
+_framework_call: ContextVar[bool] = ContextVar("agenttrace_framework_model_call", default=False)
+
+
+def claim_model_call() -> Token[bool]:
+    """Mark the model call starting in this context as recorded by a framework integration."""
+    return _framework_call.set(True)
+
+
+def release_model_call(token: Token[bool]) -> None:
+    try:
+        _framework_call.reset(token)
+    except ValueError:  # ended in another context than it started in
+        _framework_call.set(False)
+
+
+def framework_owns_model_call() -> bool:
+    return _framework_call.get()
 
 
 @dataclass
@@ -122,6 +143,8 @@ class ClientInstrumentation:
     def sync_method(self, endpoint: Endpoint) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def make(original: Callable[..., Any]) -> Callable[..., Any]:
             def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
+                if framework_owns_model_call():
+                    return original(instance, *args, **kwargs)
                 key, sent = self.begin(endpoint, instance, kwargs)
                 if key is None:
                     return original(instance, *args, **kwargs)
@@ -144,6 +167,8 @@ class ClientInstrumentation:
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def make(original: Callable[..., Any]) -> Callable[..., Any]:
             async def traced(instance: Any, *args: Any, **kwargs: Any) -> Any:
+                if framework_owns_model_call():
+                    return await original(instance, *args, **kwargs)
                 key, sent = self.begin(endpoint, instance, kwargs)
                 if key is None:
                     return await original(instance, *args, **kwargs)

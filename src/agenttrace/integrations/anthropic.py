@@ -28,6 +28,7 @@ from agenttrace.integrations._client import (
     Endpoint,
     Kwargs,
     ModelRequest,
+    framework_owns_model_call,
     given,
     request_params,
     server_attributes,
@@ -249,6 +250,8 @@ class _TracedStreamManager:
         return getattr(self._manager, name)
 
     def _start(self) -> Hashable | None:
+        if framework_owns_model_call():
+            return None
         key, _ = _state.begin(_ENDPOINT, self._instance, self._kwargs)
         return key
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from langchain_core.tracers.context import register_configure_hook
 from opentelemetry.trace import TracerProvider
 
 from agenttrace import semconv as sc
+from agenttrace.integrations._client import claim_model_call, release_model_call
 from agenttrace.integrations._messages import content_parts, get, text_part, tool_call_part
 from agenttrace.sdk._errors import internal_error, raise_internal_errors
 from agenttrace.sdk._kinds import Kind
@@ -193,6 +194,7 @@ class _Tracker:
         self._kinds: dict[UUID, Kind] = {}
         self._skipped: dict[UUID, UUID | None] = {}
         self._retrievals: dict[UUID, SpanHandle] = {}
+        self._claims: dict[UUID, Token[bool]] = {}
         self._lock = threading.Lock()
 
     # -- parentage ----------------------------------------------------------------------------
@@ -325,6 +327,8 @@ class _Tracker:
             "stop": metadata.get("ls_stop", params.get("stop")),
         }
         self._track(run_id, Kind.LLM)
+        with self._lock:
+            self._claims[run_id] = claim_model_call()
         self.hooks.model_start(
             run_id,
             model=str(model),
@@ -379,9 +383,16 @@ class _Tracker:
     def on_stream_event(self, event: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self.hooks.model_chunk(run_id)
 
+    def _end_model(self, run_id: UUID) -> None:
+        self._untrack(run_id)
+        with self._lock:
+            claim = self._claims.pop(run_id, None)
+        if claim is not None:
+            release_model_call(claim)
+
     @_safe
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._untrack(run_id)
+        self._end_model(run_id)
         generations = get(response, "generations") or []
         first = generations[0][0] if generations and generations[0] else None
         message = get(first, "message")
@@ -405,7 +416,7 @@ class _Tracker:
 
     @_safe
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._untrack(run_id)
+        self._end_model(run_id)
         self.hooks.model_end(run_id, error=error)
 
     # -- tools --------------------------------------------------------------------------------
@@ -571,7 +582,12 @@ class AgentTraceCallbackHandler(BaseCallbackHandler):
 
 
 class AsyncAgentTraceCallbackHandler(AsyncCallbackHandler):
-    """Asynchronous LangChain callback handler; same spans as :class:`AgentTraceCallbackHandler`."""
+    """Asynchronous LangChain callback handler; same spans as :class:`AgentTraceCallbackHandler`.
+
+    Inline too: awaited in the run's own task, its callbacks share the run's context.
+    """
+
+    run_inline = True
 
     def __init__(
         self,

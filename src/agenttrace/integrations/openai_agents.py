@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable
+from contextvars import Token
 from typing import Any
 
 from agents.tracing import (
@@ -45,6 +46,7 @@ from agents.tracing import (
 from opentelemetry.trace import SpanContext, TracerProvider
 
 from agenttrace import semconv as sc
+from agenttrace.integrations._client import claim_model_call, release_model_call
 from agenttrace.integrations._messages import (
     get,
     openai_chat_messages,
@@ -107,6 +109,7 @@ class AgentTraceProcessor(TracingProcessor):
         self._handoffs: dict[str, tuple[str, SpanContext]] = {}
         # Open agent spans by trace and agent name: the handoff event goes on the sender's.
         self._agents: dict[tuple[str, str], Hashable] = {}
+        self._claims: dict[Hashable, Token[bool]] = {}
         self._lock = threading.Lock()
 
     # -- keys ---------------------------------------------------------------------------------
@@ -177,6 +180,7 @@ class AgentTraceProcessor(TracingProcessor):
                 self._agents[(span.trace_id, data.name)] = key
             self._link_handoff(span, data.name)
         elif isinstance(data, GenerationSpanData):
+            self._claim(key)
             config = dict(data.model_config or {})
             self.hooks.model_start(
                 key,
@@ -187,6 +191,7 @@ class AgentTraceProcessor(TracingProcessor):
             )
         elif isinstance(data, ResponseSpanData):
             # The model is only known from the response; set_model renames the span at the end.
+            self._claim(key)
             self.hooks.model_start(key, model="unknown", parent_key=parent, provider="openai")
         elif isinstance(data, FunctionSpanData):
             self.hooks.tool_start(key, name=data.name, parent_key=parent, tool_type="function")
@@ -203,9 +208,18 @@ class AgentTraceProcessor(TracingProcessor):
         else:
             self._step(span, str(data.type), "custom")
 
+    def _claim(self, key: Hashable) -> None:
+        """The OpenAI client instrumentation must not record this model call a second time."""
+        with self._lock:
+            self._claims[key] = claim_model_call()
+
     def _end(self, span: Span[Any]) -> None:
         data = span.span_data
         key = self._key(span)
+        with self._lock:
+            claim = self._claims.pop(key, None)
+        if claim is not None:
+            release_model_call(claim)
         error = _span_error(span)
         handle = self.hooks.handle(key)
         if handle is None:

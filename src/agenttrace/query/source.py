@@ -21,14 +21,6 @@ if TYPE_CHECKING:
 
     from agenttrace.store.objectstore import ObjectStore
 
-CONTENT_COLUMNS = (
-    "gen_ai_input_messages",
-    "gen_ai_output_messages",
-    "gen_ai_tool_call_arguments",
-    "gen_ai_tool_call_result",
-    "gen_ai_system_instructions",
-)
-
 
 class SpanSource:
     """The span files of one store, as DuckDB relations."""
@@ -58,8 +50,7 @@ class SpanSource:
             found = list_span_files(self.store, since, until)
         except StoreError as exc:
             raise QueryError(f"cannot list span files in {self.url!r}: {exc}") from exc
-        keys = sorted(getattr(item, "key", item) for item in found)
-        return [self.path_of(str(key)) for key in keys]
+        return [self.path_of(key) for key in sorted(found)]
 
     def path_of(self, key: str) -> str:
         return f"{self.root.rstrip('/')}/{key}"

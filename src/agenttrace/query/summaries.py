@@ -318,7 +318,9 @@ class SummaryIndex:
                 version = con.execute(
                     "SELECT value FROM meta WHERE key = 'schema_version'"
                 ).fetchone()
-                known = {row[0] for row in con.execute("SELECT file FROM processed_files").fetchall()}
+                known = {
+                    row[0] for row in con.execute("SELECT file FROM processed_files").fetchall()
+                }
             except duckdb.CatalogException:
                 return False
         return version == (str(SCHEMA_VERSION),) and known == set(listed)

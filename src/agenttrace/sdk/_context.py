@@ -8,11 +8,13 @@ the current OTel context).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import Token
 from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Link
 from opentelemetry.util.types import AttributeValue
 
@@ -81,7 +83,7 @@ class SpanScope:
         self._model = model
         self._links = links
         self._handle: SpanHandle | None = None
-        self._token: object | None = None
+        self._token: Token[Context] | None = None
 
     def __enter__(self) -> SpanHandle:
         handle = start(
@@ -105,7 +107,7 @@ class SpanScope:
         tb: TracebackType | None,
     ) -> None:
         if self._token is not None:
-            otel_context.detach(self._token)  # type: ignore[arg-type]
+            otel_context.detach(self._token)
             self._token = None
         if self._handle is not None:
             self._handle.end(exc if isinstance(exc, Exception) else None)

@@ -13,6 +13,7 @@ import contextvars
 import functools
 from collections.abc import Callable, Iterable, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import Token
 from typing import Any, ParamSpec, TypeVar
 
 from opentelemetry import baggage, propagate, trace
@@ -85,10 +86,11 @@ def links(
     return [link(target, link_type) for target in targets]
 
 
-def attach(ctx: Context) -> object:
+def attach(ctx: Context) -> Token[Context]:
     """Make ``ctx`` current (e.g. an extracted parent); undo with :func:`detach`."""
     return otel_context.attach(ctx)
 
 
-def detach(token: object) -> None:
-    otel_context.detach(token)  # type: ignore[arg-type]
+def detach(token: Token[Context]) -> None:
+    """Undo :func:`attach`."""
+    otel_context.detach(token)

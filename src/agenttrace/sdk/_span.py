@@ -76,7 +76,6 @@ class SpanHandle:
     _response_model: str | None = None
     _usage: Usage | None = None
     _first_chunk_ns: int | None = None
-    _chunks: int = 0
     _text: list[str] | None = None
     _items: list[Any] | None = None
     _finish_reasons: tuple[str, ...] = ()
@@ -232,7 +231,6 @@ class SpanHandle:
                     sc.AGENTTRACE_RESPONSE_TIME_TO_FIRST_CHUNK_MS,
                     round((self._first_chunk_ns - started) / 1e6, 3),
                 )
-        self._chunks += 1
         if chunk is None:
             return
         try:

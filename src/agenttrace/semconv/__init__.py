@@ -370,6 +370,46 @@ GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
 
 Type string, conditionally_required. Required when available."""
 
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+"""The temperature setting for the GenAI request.
+
+Type double, recommended. Recorded from the request parameters when the caller passes them."""
+
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+"""The maximum number of tokens the model generates for a request.
+
+Type int, recommended. Recorded from the request parameters when the caller passes them."""
+
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+"""The top_p sampling setting for the GenAI request.
+
+Type double, recommended. Recorded from the request parameters when the caller passes them."""
+
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+"""The top_k sampling setting for the GenAI request.
+
+Type double, recommended. Recorded from the request parameters when the caller passes them."""
+
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+"""The frequency penalty setting for the GenAI request.
+
+Type double, recommended. Recorded from the request parameters when the caller passes them."""
+
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+"""The presence penalty setting for the GenAI request.
+
+Type double, recommended. Recorded from the request parameters when the caller passes them."""
+
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+"""List of sequences that the model will use to stop generating further tokens.
+
+Type string[], recommended. Recorded from the request parameters when the caller passes them."""
+
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+"""Requests with same seed value more likely to return same result.
+
+Type int, recommended. Recorded from the request parameters when the caller passes them."""
+
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 """The name of the model that generated the response.
 
@@ -690,6 +730,14 @@ SPAN_TYPES: Final[dict[str, dict[str, object]]] = {
             "gen_ai.tool.definitions",
         ],
         "recommended": [
+            "gen_ai.request.temperature",
+            "gen_ai.request.max_tokens",
+            "gen_ai.request.top_p",
+            "gen_ai.request.top_k",
+            "gen_ai.request.frequency_penalty",
+            "gen_ai.request.presence_penalty",
+            "gen_ai.request.stop_sequences",
+            "gen_ai.request.seed",
             "gen_ai.response.model",
             "gen_ai.response.id",
             "gen_ai.response.finish_reasons",
@@ -854,7 +902,15 @@ ATTRIBUTE_TYPES: Final[dict[str, str]] = {
     "gen_ai.operation.name": "enum",
     "gen_ai.output.messages": "string",
     "gen_ai.provider.name": "string",
+    "gen_ai.request.frequency_penalty": "double",
+    "gen_ai.request.max_tokens": "int",
     "gen_ai.request.model": "string",
+    "gen_ai.request.presence_penalty": "double",
+    "gen_ai.request.seed": "int",
+    "gen_ai.request.stop_sequences": "string[]",
+    "gen_ai.request.temperature": "double",
+    "gen_ai.request.top_k": "double",
+    "gen_ai.request.top_p": "double",
     "gen_ai.response.finish_reasons": "string[]",
     "gen_ai.response.id": "string",
     "gen_ai.response.model": "string",

@@ -139,9 +139,15 @@ class ObjectStore(abc.ABC):
 # --------------------------------------------------------------------------------------------
 
 
+_PERMANENT_ERRNOS = frozenset(
+    {errno.EROFS, errno.ENAMETOOLONG, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV}
+)
+
+
 def _local_error(exc: OSError, what: str) -> StoreError:
-    # A read-only or forbidden directory will not fix itself; a full or failing disk may.
-    if isinstance(exc, PermissionError) or exc.errno in {errno.EROFS, errno.ENAMETOOLONG}:
+    # A read-only or forbidden directory, or a filesystem without hard links, will not fix
+    # itself; a full or failing disk may.
+    if isinstance(exc, PermissionError) or exc.errno in _PERMANENT_ERRNOS:
         return StorePermanentError(f"{what}: {exc}")
     return StoreUnavailable(f"{what}: {exc}")
 
@@ -180,10 +186,9 @@ class LocalObjectStore(ObjectStore):
             missing.append(current)
             current = current.parent
         for new_dir in reversed(missing):
-            try:
-                new_dir.mkdir()
-            except FileExistsError:
-                continue  # a concurrent writer made it; it fsyncs the parent
+            # A concurrent writer may have made it first; fsync anyway, since that writer
+            # may die before its own fsync and our file must not outlive its directory entry.
+            new_dir.mkdir(exist_ok=True)
             _fsync_dir(new_dir.parent)
 
     def put_create(self, key: str, data: _Data) -> bool:

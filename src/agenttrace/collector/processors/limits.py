@@ -104,8 +104,10 @@ class LimitsProcessor:
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
         config = self._config
+        # No value can be longer than the whole request: one size check often clears them all.
+        check_sizes = request.ByteSize() > config.max_attribute_value_bytes
         for _, _, span in iter_spans(request):
-            if self._within_limits(span):
+            if self._within_limits(span, check_sizes):
                 continue
             report: _SpanReport | None = None
             if len(span.events) > config.max_events_per_span:
@@ -131,11 +133,11 @@ class LimitsProcessor:
                 self._mark(span, report)
         return request
 
-    def _within_limits(self, span: Any) -> bool:
+    def _within_limits(self, span: Any, check_size: bool) -> bool:
         """Cheap check first: a span smaller than the value limit holds no value beyond it."""
         config = self._config
         return (
-            span.ByteSize() <= config.max_attribute_value_bytes
+            (not check_size or span.ByteSize() <= config.max_attribute_value_bytes)
             and len(span.attributes) <= config.max_attributes_per_span
             and len(span.events) <= config.max_events_per_span
             and len(span.links) <= config.max_links_per_span

@@ -1,0 +1,89 @@
+"""Whole OTLP requests: every place a value can hide is redacted, third-party spans too."""
+
+from __future__ import annotations
+
+import json
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
+
+from agenttrace.redaction import RedactionConfig, Redactor
+from agenttrace.redaction.otlp import redact_request
+
+AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
+EMAIL = "jane.doe@corp-mail.com"
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    kv = KeyValue(key=key)
+    if isinstance(value, str):
+        kv.value.string_value = value
+    elif isinstance(value, int):
+        kv.value.int_value = value
+    elif isinstance(value, list):
+        kv.value.array_value.values.extend(AnyValue(string_value=v) for v in value)
+    return kv
+
+
+def _request() -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.append(_kv("host.owner", EMAIL))
+    scope_spans = resource_spans.scope_spans.add()
+    scope_spans.scope.name = "third.party.instrumentation"
+    span = scope_spans.spans.add(name=f"GET /users/{EMAIL}")
+    span.attributes.extend(
+        [
+            _kv(
+                "gen_ai.input.messages", json.dumps([{"role": "user", "content": f"key {AWS_KEY}"}])
+            ),
+            _kv("http.request.header.authorization", ["Bearer a9Fk2Lm8Qp4Zx7Wv3Ty6"]),
+            _kv("user.pin", 1234),
+            _kv("plain", "nothing here"),
+        ]
+    )
+    span.events.add(name="exception").attributes.append(_kv("exception.message", f"bad {EMAIL}"))
+    span.links.add().attributes.append(_kv("peer.email", EMAIL))
+    span.status.code = Status.STATUS_CODE_ERROR
+    span.status.message = f"failed for {EMAIL}"
+    nested = KeyValue(key="nested")
+    nested.value.kvlist_value.values.append(_kv("inner", EMAIL))
+    span.attributes.append(nested)
+    return request
+
+
+def test_every_location_is_redacted_and_summarised() -> None:
+    request = _request()
+    stats = redact_request(request, Redactor())
+    text = str(request)
+    assert EMAIL not in text
+    assert AWS_KEY not in text
+    assert "a9Fk2Lm8" not in text
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert span.name == "GET /users/[REDACTED:email]"
+    assert span.status.message == "failed for [REDACTED:email]"
+    assert span.links[0].attributes[0].value.string_value == "[REDACTED:email]"
+    attributes = {kv.key: kv.value for kv in span.attributes}
+    assert attributes["user.pin"].int_value == 1234
+    assert attributes["plain"].string_value == "nothing here"
+    assert attributes["agenttrace.redaction.count"].int_value == 7
+    types = [v.string_value for v in attributes["agenttrace.redaction.types"].array_value.values]
+    # The authorization header's key marks its whole value as a secret (rule 3).
+    assert types == ["aws_access_key_id=1", "email=5", "secret_assignment=1"]
+    assert stats.spans_redacted == 1
+    assert stats.values_redacted == 8  # the resource attribute too
+
+
+def test_block_and_drop_apply_to_any_value_type() -> None:
+    config = RedactionConfig.from_dict(
+        {"block": ["user.pin"], "detectors": {"email": {"mode": "drop"}}}
+    )
+    request = _request()
+    redact_request(request, Redactor(config))
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    attributes = {kv.key: kv.value for kv in span.attributes}
+    assert attributes["user.pin"].string_value == "[REDACTED:blocked_key]"
+    assert len(span.links[0].attributes) == 0
+    assert len(request.resource_spans[0].resource.attributes) == 0
+    assert len(attributes["nested"].kvlist_value.values) == 0
