@@ -95,16 +95,27 @@ def test_show_prints_the_nested_tree(tmp_path: Path) -> None:
 
 def test_reimport_writes_nothing_new(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
-    args = ["import", "claude-code", str(TESTDATA / "claude_code"), "--store", str(store_dir)]
-    assert runner.invoke(app, args).exit_code == 0
-    before = sorted(p.relative_to(store_dir) for p in store_dir.rglob("*.parquet"))
-    assert runner.invoke(app, args).exit_code == 0
-    after = sorted(p.relative_to(store_dir) for p in store_dir.rglob("*.parquet"))
-    assert before == after
+
+    def objects() -> list[Path]:
+        return sorted(p.relative_to(store_dir) for p in store_dir.rglob("*.parquet"))
+
+    for source, folder in (("claude-code", "claude_code"), ("pi", "pi"), ("codex", "codex")):
+        path = TESTDATA / folder
+        assert (
+            runner.invoke(app, ["import", source, str(path), "--store", str(store_dir)]).exit_code
+            == 0
+        )
+        before = objects()
+        # The same input spelled differently is still the same input.
+        again = path / ".." / folder
+        assert (
+            runner.invoke(app, ["import", source, str(again), "--store", str(store_dir)]).exit_code
+            == 0
+        )
+        assert objects() == before
     table = read_spans(open_store(str(store_dir)))
-    assert len(
-        set(zip(table["trace_id"].to_pylist(), table["span_id"].to_pylist(), strict=True))
-    ) == len(table)
+    keys = list(zip(table["trace_id"].to_pylist(), table["span_id"].to_pylist(), strict=True))
+    assert len(set(keys)) == len(keys)
 
 
 def test_out_writes_otlp_json_lines_and_reports_problems(tmp_path: Path) -> None:

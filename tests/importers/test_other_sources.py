@@ -1,12 +1,16 @@
-"""STS, Langfuse, OpenInference and OTLP-JSON Lines."""
+"""STS, Langfuse, OpenInference, OTLP-JSON Lines, and behaviour shared by every source."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from import_snapshots import TESTDATA, assert_snapshot, import_path, one
+from import_snapshots import TESTDATA, assert_snapshot, import_path, one, spans
 
 from agenttrace import semconv
+from agenttrace.importers import ProblemLog, get_importer
+from agenttrace.importers._model import SpanDraft, TraceDraft, to_request
+from agenttrace.importers.runner import ImportSummary
+from agenttrace.importers.sinks import split_request
 
 
 def test_sts() -> None:
@@ -77,9 +81,6 @@ def test_otlp_json_lines_pass_through() -> None:
 
 
 def test_summary_counts_tokens_on_model_calls_only() -> None:
-    from agenttrace.importers._model import SpanDraft, TraceDraft, to_request
-    from agenttrace.importers.runner import ImportSummary
-
     usage = {semconv.GEN_AI_USAGE_INPUT_TOKENS: 100, semconv.GEN_AI_USAGE_OUTPUT_TOKENS: 7}
     draft = TraceDraft("otlp-json", "svc", b"\x01" * 16)
     draft.spans = [
@@ -98,12 +99,6 @@ def test_summary_counts_tokens_on_model_calls_only() -> None:
 
 
 def test_large_sessions_are_split_for_endpoints() -> None:
-    from import_snapshots import spans
-
-    from agenttrace.importers import get_importer
-    from agenttrace.importers._io import ProblemLog
-    from agenttrace.importers.sinks import split_request
-
     importer = get_importer("claude-code")
     problems = ProblemLog()
     (unit,) = importer.group([TESTDATA / "claude_code" / "project-a" / "sess-0001.jsonl"], problems)

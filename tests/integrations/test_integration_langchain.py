@@ -404,7 +404,7 @@ def test_openai_client_instrumentation_does_not_record_the_call_twice(
     try:
         model = ChatThroughOpenAI(base_url=provider.openai_base_url)
         model.invoke("hi", config={"callbacks": [AgentTraceCallbackHandler()]})
-        assert tree(cap.spans()) == ["chat openai-compatible in=10 out=5"]
+        assert tree(cap.spans()) == ["chat ChatThroughOpenAI in=10 out=5"]
         model.invoke("hi")  # without the handler the client instrumentation records it
         assert tree(cap.spans())[1] == "chat gpt-4o in=10 out=5 cache_read=0 reasoning=0"
     finally:

@@ -120,3 +120,16 @@ def test_time_filters_read_only_matching_partitions(tmp_path: Path) -> None:
 def test_empty_store_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(QueryError, match="no span files"):
         open_engine(str(tmp_path / "nothing-here"))
+
+
+def test_engines_in_one_process_share_the_index(tmp_path: Path) -> None:
+    url = str(tmp_path / "store")
+    runs = example_runs()
+    write_requests(url, [to_request(runs["baseline"].spans)], writer_id="a")
+    reading = open_engine(url)
+    assert len(reading.traces()) == 1  # holds a read connection to the index
+    write_requests(url, [to_request(runs["variant"].spans)], writer_id="b")
+    refreshing = QueryEngine(url)
+    assert refreshing.refresh().new_files == 1
+    assert len(refreshing.traces()) == 2
+    assert len(reading.traces()) == 2  # reopened its connection and sees the new trace

@@ -88,7 +88,7 @@ def test_kill_during_publish_then_republish(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
 
     # Kill points after different segments and at different moments inside the next one.
-    for kill_after in ((0, 0.0), (2, 0.005), (4, 0.02)):
+    for kill_after in ((0, 0.0), (2, 0.003), (3, 0.01)):
         assert not run_worker(store_dir, requests_file, kill_after), "worker was not interrupted"
         assert_visible_files_are_complete(store_dir)
 

@@ -152,13 +152,23 @@ def traces_command(
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} trace(s)", title_justify="left")
-    text_columns = ("trace_id", "start (UTC)", "root", "outcome")
-    for column in (*text_columns[:3], "duration", "outcome", "spans", "model/tool", "err/retry",
-                   "tokens in/out", "cost"):  # fmt: skip
+    columns = (
+        "trace_id",
+        "start (UTC)",
+        "root",
+        "duration",
+        "outcome",
+        "spans",
+        "model/tool",
+        "err/retry",
+        "tokens in/out",
+        "cost",
+    )
+    for column in columns:
         table.add_column(
             column,
-            justify="left" if column in text_columns else "right",
-            no_wrap=column in text_columns[:3],
+            justify="left" if column in ("trace_id", "start (UTC)", "root", "outcome") else "right",
+            no_wrap=column in ("trace_id", "start (UTC)", "root"),
         )
     for row in rows:
         outcome = row["outcome"]

@@ -54,8 +54,9 @@ class Importer(ABC):
         return list(found)
 
     def group(self, files: list[Path], problems: ProblemLog) -> list[ImportUnit]:
-        """By default every file is its own unit."""
-        return [ImportUnit(key=str(path), files=(path,), primary=path) for path in files]
+        """By default every file is its own unit, keyed by its name: the key must not depend
+        on how the path was spelled on the command line (see the store sink)."""
+        return [ImportUnit(key=path.name, files=(path,), primary=path) for path in files]
 
     @abstractmethod
     def convert(

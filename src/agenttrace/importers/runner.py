@@ -129,7 +129,7 @@ def run_import(
                 for request in requests:
                     summary.add_request(request)
                 for sink in sinks:
-                    sink.write(unit.key, requests)
+                    sink.write(unit, requests)
             size = unit.size_bytes
             summary.bytes_read += size
             if on_progress is not None:

@@ -13,31 +13,32 @@ from typing import BinaryIO
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agenttrace.importers._base import ImportUnit
 from agenttrace.importers._io import ImporterError
 
 # A store batch ends after a session whose key hashes to 0 mod this (content-defined
-# chunking): adding or changing one session rewrites only its own batch, so re-importing a
-# directory that grew leaves every other batch's object name, and so the store, unchanged.
+# chunking), and its object name derives from the batch's input (session keys and file
+# sizes), not from the converted spans. So re-importing unchanged sessions writes nothing,
+# even after an agenttrace upgrade or a price-table change, and a new or grown session only
+# rewrites its own batch.
 STORE_CHUNK_MODULUS = 16
 STORE_MAX_BATCH_SPANS = 200_000
+STORE_MAX_SEGMENT = 10**12 - 1  # object names carry the segment as 12 digits
 
 
 class Sink(ABC):
     """Receives each session's requests in order; ``close`` flushes what is buffered."""
 
     @abstractmethod
-    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None: ...
+    def write(self, unit: ImportUnit, requests: list[ExportTraceServiceRequest]) -> None: ...
 
     def close(self) -> None:  # noqa: B027 - most sinks have nothing to flush
         """Flush and release resources."""
 
 
 class StoreSink(Sink):
-    """Writes through :func:`agenttrace.store.writer.write_requests` (the collector's layout).
-
-    Object names derive from the batch content, so importing the same sessions again writes
-    nothing new.
-    """
+    """Writes through :func:`agenttrace.store.writer.write_requests` (the collector's layout),
+    naming each batch's objects after the input it came from (see the chunking note above)."""
 
     def __init__(self, store_url: str, source: str) -> None:
         from agenttrace.store import open_store
@@ -46,16 +47,19 @@ class StoreSink(Sink):
         self._writer_id = f"import-{source}"
         self._batch: list[ExportTraceServiceRequest] = []
         self._spans = 0
+        self._identity = hashlib.blake2b(digest_size=8)
         self.objects_written: list[str] = []
         # One batch is encoded and uploaded in the background while the next is converted;
         # Parquet encoding and compression release the GIL, so the two overlap.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-store")
         self._pending: Future[list[str]] | None = None
 
-    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
+    def write(self, unit: ImportUnit, requests: list[ExportTraceServiceRequest]) -> None:
         self._batch.extend(requests)
         self._spans += sum(_span_count(request) for request in requests)
-        digest = hashlib.blake2b(session_key.encode(), digest_size=8).digest()
+        sizes = ",".join(str(path.stat().st_size) for path in unit.files)
+        self._identity.update(f"{unit.key}\x1f{sizes}\x1e".encode())
+        digest = hashlib.blake2b(unit.key.encode(), digest_size=8).digest()
         boundary = int.from_bytes(digest, "big") % STORE_CHUNK_MODULUS == 0
         if boundary or self._spans >= STORE_MAX_BATCH_SPANS:
             self._flush()
@@ -73,11 +77,13 @@ class StoreSink(Sink):
         from agenttrace.store.writer import write_requests
 
         self._wait()  # at most one batch in flight bounds memory
+        segment = int.from_bytes(self._identity.digest(), "big") % (STORE_MAX_SEGMENT + 1)
         self._pending = self._executor.submit(
-            write_requests, self._store, self._batch, writer_id=self._writer_id
+            write_requests, self._store, self._batch, writer_id=self._writer_id, segment=segment
         )
         self._batch = []
         self._spans = 0
+        self._identity = hashlib.blake2b(digest_size=8)
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -92,7 +98,7 @@ class JsonLinesSink(Sink):
         self._handle = stream if stream is not None else path.open("wb")
         self._owned = stream is None
 
-    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
+    def write(self, unit: ImportUnit, requests: list[ExportTraceServiceRequest]) -> None:
         from agenttrace.otlp_json import encode_request
 
         for request in requests:
@@ -128,7 +134,7 @@ class EndpointSink(Sink):
         self._timeout_s = timeout_s
         self._max_body_bytes = max_body_bytes
 
-    def write(self, session_key: str, requests: list[ExportTraceServiceRequest]) -> None:
+    def write(self, unit: ImportUnit, requests: list[ExportTraceServiceRequest]) -> None:
         for request in requests:
             for part in split_request(request, self._max_body_bytes):
                 self._post(part.SerializeToString())

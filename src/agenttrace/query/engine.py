@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,10 @@ class TraceFilter:
         return (" AND ".join(clauses) or "TRUE"), params
 
 
+_OPEN_ENGINES: weakref.WeakSet[QueryEngine] = weakref.WeakSet()
+"""Engines of this process holding a read connection to their summary index."""
+
+
 class QueryEngine:
     """Analyses over one store. Construct, then call :meth:`refresh` (``open_engine`` does)."""
 
@@ -158,7 +163,12 @@ class QueryEngine:
             raise QueryError(
                 f"store {self.source.url!r} has no span files under spans/ (is --store right?)"
             )
-        self.close()  # the refresh needs the index's write lock
+        # DuckDB lets a process open a database file only one way at a time, and the refresh
+        # needs it writable: every engine of this process on the same index lets go of its
+        # read connection (each reopens it on its next query).
+        for engine in list(_OPEN_ENGINES):
+            if engine.index.path == self.index.path:
+                engine.close()
         return self.index.refresh()
 
     def close(self) -> None:
@@ -166,6 +176,7 @@ class QueryEngine:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+            _OPEN_ENGINES.discard(self)
 
     def __enter__(self) -> QueryEngine:
         return self
@@ -183,6 +194,7 @@ class QueryEngine:
             reader.execute(_TRACES_VIEW)
             reader.execute(_SPAN_INDEX_VIEW)
             self._reader = reader
+            _OPEN_ENGINES.add(self)
         yield self._reader
 
     def create_spans_view(

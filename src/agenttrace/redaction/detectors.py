@@ -440,7 +440,7 @@ DETECTORS: tuple[Detector, ...] = (
             r"\d\d\d-\d\d-\d{4}(?![\w-])",
             r"(?i:ssn|social security(?: number)?)\W{0,5}(?P<ssn>\d{9})(?!\d)",
         ),
-        r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security)",
+        r"\d{3}-\d{2}-\d{4}|(?i:ssn|social security(?: number)?)\W{0,20}\d{9}",
         "US social security numbers `123-45-6789`, or 9 digits after `SSN`/`social security`;"
         " never-issued areas (000, 666, 900-999), group 00 and serial 0000 are rejected.",
         not_after=r"[\w-]",

@@ -45,8 +45,6 @@ _SHAPE = bytes.maketrans(
 # cost quadratic time); path rules see the truncated path.
 _MAX_PATH_LENGTH = 512
 _DECISION_CACHE_SIZE = 4096
-# Below this length the keyword checks cost less than a Hyperscan call.
-_GATE_MIN_LENGTH = 64
 
 
 class _Drop:
@@ -348,7 +346,7 @@ class Redactor:
     def _find(self, text: str, allows: Sequence[KeyRule]) -> list[Finding]:
         if len(text) < _MIN_FINDING_LENGTH:
             return []
-        gate = self._load_gate() if len(text) >= _GATE_MIN_LENGTH else None
+        gate = self._load_gate()  # even for short strings one scan beats the keyword checks
         passed = gate(text) if gate is not None else None
         if passed is not None and not passed:
             return []
