@@ -1,6 +1,6 @@
 """Collector pipeline benchmark: each processor on and off, in the same run.
 
-    .venv/bin/python bench/pipeline_throughput.py [--requests 8] [--repeat 5]
+    .venv/bin/python bench/pipeline_throughput.py [--requests 24] [--repeat 5]
 
 Uses the collector benchmark's realistic requests (512 agent spans each: agent, chat and tool
 spans with 10+ attributes, a quarter carrying 1-4 KB of message content, a fifth of the texts
@@ -136,7 +136,7 @@ def run_path(bodies: list[bytes], processors: list[Any]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=24)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     native = build_requests(args.requests)

@@ -80,7 +80,7 @@ def pa_buffer(data: bytes) -> Any:
     return pa.BufferReader(data)
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.1) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -198,7 +198,9 @@ async def test_bearer_token_auth_on_both_protocols(tmp_path: Path) -> None:
     await collector.start()
     try:
         raw = make_request(2, batch=3).SerializeToString()
-        assert (await _post(collector, raw, PB))[0] == 401
+        status, _, headers = await _post(collector, raw, PB)
+        assert status == 401
+        assert headers["WWW-Authenticate"] == "Bearer"
         assert (await _post(collector, raw, {**PB, "Authorization": "Bearer nope"}))[0] == 401
         assert (await _post(collector, raw, {**PB, "Authorization": "Bearer s3cret"}))[0] == 200
         async with grpc.aio.insecure_channel(collector.endpoints.grpc) as channel:
@@ -334,3 +336,22 @@ async def test_redaction_runs_before_the_wal(tmp_path: Path) -> None:
         assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 1.0' in text
     finally:
         await collector.shutdown()
+
+
+async def test_parallel_publishers_share_the_segments(tmp_path: Path) -> None:
+    collector = Collector(
+        collector_config(tmp_path, wal={"publishers": 2, "segment_max_bytes": 4096})
+    )
+    await collector.start()
+    try:
+        for batch in range(20, 28):  # each request fills a segment of its own
+            raw = make_request(10, batch=batch, content_bytes=300).SerializeToString()
+            assert (await _post(collector, raw, PB))[0] == 200
+        expected = {span_id_hex(b, i) for b in range(20, 28) for i in range(10)}
+        await _spans_in_store(collector, expected)
+    finally:
+        await collector.shutdown()
+    counts = read_span_ids(_store(collector))
+    assert all(counts[span] == 1 for span in expected)
+    names = [p.name for p in (Path(_store(collector)) / "spans").rglob("*.parquet")]
+    assert len({name.split("-")[1] for name in names}) == 8  # eight segments, one file each

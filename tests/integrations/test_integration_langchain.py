@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -338,6 +339,14 @@ def test_global_install_traces_without_passing_callbacks(cap: Capture) -> None:
     )
     assert tree(cap.spans())[0] == "invoke_agent explicit"
     assert len(cap.find("chat scripted-1")) == 2
+
+    cap.clear()  # a thread started by the application, not by LangChain, is covered too
+    worker = threading.Thread(
+        target=weather_graph().invoke, args=({"messages": [HumanMessage("hi")]},)
+    )
+    worker.start()
+    worker.join()
+    assert tree(cap.spans())[0] == "invoke_agent global-bot"
 
     lc.uninstall()
     cap.clear()

@@ -76,6 +76,12 @@ SPANS: list[dict[str, Any]] = [
             AI.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 64,
         },
     },
+    {
+        "trace_id": 78,
+        "span_id": 5,
+        "name": "billing.agent",
+        "attributes": {AI.TRACELOOP_SPAN_KIND: "agent", AI.TRACELOOP_ENTITY_NAME: "billing"},
+    },
 ]
 PROCESSORS = [
     {"type": "normalize"},
@@ -168,12 +174,12 @@ async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector)
             assert secret.encode() not in wal
         metrics = await asyncio.to_thread(_get, f"{first.endpoints.http}/metrics")
         assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 1.0' in metrics
-        assert 'agenttrace_processor_spans_normalized_total{processor="normalize"} 4.0' in metrics
+        assert 'agenttrace_processor_spans_normalized_total{processor="normalize"} 5.0' in metrics
     finally:
         await first.shutdown()  # publishes the WAL and flushes the forwarder
 
     rows = await _wait_rows(tmp_path / "a" / "store", len(SPANS))
-    agent, chat, tool, legacy = (rows[f"{i:016x}"] for i in range(1, 5))
+    agent, chat, tool, legacy, legacy_agent = (rows[f"{i:016x}"] for i in range(1, 6))
     assert (agent["gen_ai_operation_name"], agent["gen_ai_agent_name"]) == (
         "invoke_agent",
         "agent1",
@@ -192,6 +198,8 @@ async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector)
     assert legacy["gen_ai_provider_name"] == "anthropic"
     assert (legacy["gen_ai_usage_input_tokens"], legacy["gen_ai_usage_output_tokens"]) == (900, 120)
     assert legacy["gen_ai_usage_cache_write_input_tokens"] == 64
+    assert legacy_agent["gen_ai_agent_name"] == "billing"
+    assert legacy_agent["name"] == "invoke_agent billing"
     assert "[REDACTED:stripe_key]" in tool["status_message"]
     assert "[REDACTED:github_token]" in tool["events"]
     assert "[REDACTED:email]" in tool["links"]

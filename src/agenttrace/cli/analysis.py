@@ -377,9 +377,9 @@ def stats_command(
         )
 
 
-def _step_text(step: dict[str, Any] | None) -> str:
+def _step_text(step: dict[str, Any] | None, other_run: str) -> str:
     if step is None:
-        return "(nothing: the run ended here)"
+        return f"(no step: {other_run} has extra steps here)"
     text = f"#{step['index']} {step['kind']} {step['name']}"
     if step.get("arguments"):
         text += f" {step['arguments']}"
@@ -436,9 +436,9 @@ def diff_command(
         return
     console.print(f"[bold]First branch point at step {branch['index']}[/]")
     for step in branch["context"]:
-        console.print(f"  [dim]both: {escape(_step_text(step))}[/]")
-    console.print(f"  [red]A: {escape(_step_text(branch['a']))}[/]")
-    console.print(f"  [green]B: {escape(_step_text(branch['b']))}[/]")
+        console.print(f"  [dim]both: {escape(_step_text(step, ''))}[/]")
+    console.print(f"  [red]A: {escape(_step_text(branch['a'], 'B'))}[/]")
+    console.print(f"  [green]B: {escape(_step_text(branch['b'], 'A'))}[/]")
     console.print(
         f"{report['matched_steps']} step(s) matched of {a['steps']} (A) / {b['steps']} (B)"
     )

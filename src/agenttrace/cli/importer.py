@@ -46,7 +46,8 @@ def import_command(
         "--jobs",
         "-j",
         min=1,
-        help="Worker processes for conversion (default: one per CPU, up to 4, for large inputs).",
+        help="Worker processes for conversion (default: one per spare CPU, up to 4, for inputs "
+        "over 64 MB on machines with at least 3 CPUs).",
     ),
 ) -> None:
     """Import agent session logs as traces (one trace per session)."""

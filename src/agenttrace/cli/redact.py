@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -47,9 +48,14 @@ def redact_command(
         source = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     except OSError as exc:
         _fail(f"cannot open {file}: {exc.strerror}")
-    with source:
-        report = redact_stream(source, sys.stdout.buffer, redactor, StreamFormat(fmt))
-    sys.stdout.flush()
+    try:
+        with source:
+            report = redact_stream(source, sys.stdout.buffer, redactor, StreamFormat(fmt))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`agenttrace redact big.jsonl | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
     print(report.render(), file=sys.stderr)
 
 

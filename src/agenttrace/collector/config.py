@@ -64,6 +64,7 @@ class WalConfig:
     roll_interval_s: float = 60.0
     max_bytes: int = 2048 * MB  # unpublished WAL beyond this answers 429
     publisher: str = "process"  # "process" uses a second core; "thread" stays in-process
+    publishers: int = 1  # parallel publisher processes; each needs ~200 MB at its peak
 
     def validate(self) -> None:
         if self.segment_max_bytes < 4096:
@@ -74,6 +75,8 @@ class WalConfig:
             raise ConfigError("wal.max_bytes", "must be >= wal.segment_max_bytes")
         if self.publisher not in ("process", "thread"):
             raise ConfigError("wal.publisher", "must be 'process' or 'thread'")
+        if not 1 <= self.publishers <= 64:
+            raise ConfigError("wal.publishers", "must be between 1 and 64")
 
 
 @dataclass

@@ -32,9 +32,9 @@ log = logging.getLogger("agenttrace.collector.grpc")
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 
 
-def _status_details(err: BaseException) -> bytes:
+def _status_details(err: BaseException, message: str) -> bytes:
     code = grpc_code(err)
-    status = status_pb2.Status(code=code.value[0], message=str(err))
+    status = status_pb2.Status(code=code.value[0], message=message)
     if isinstance(err, Overloaded) or (is_retryable(err) and code == grpc.StatusCode.UNAVAILABLE):
         delay = err.retry_after if isinstance(err, Overloaded) else 1.0
         seconds = math.floor(delay)
@@ -74,7 +74,7 @@ class GrpcReceiver:
             await context.abort(
                 code,
                 message,
-                trailing_metadata=(("grpc-status-details-bin", _status_details(err)),),
+                trailing_metadata=(("grpc-status-details-bin", _status_details(err, message)),),
             )
         self.metrics.requests.labels("grpc", "OK").inc()
         response = ExportTraceServiceResponse()

@@ -24,6 +24,7 @@ from agenttrace.collector.errors import (
     MethodNotAllowed,
     Overloaded,
     PayloadTooLarge,
+    Unauthenticated,
     UnsupportedMediaType,
     error_kind,
     grpc_code,
@@ -145,6 +146,8 @@ def error_response(err: BaseException, fmt: str) -> web.Response:
         headers["Retry-After"] = "1"
     elif isinstance(err, MethodNotAllowed):
         headers["Allow"] = "POST"
+    elif isinstance(err, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
     if fmt == "json":
         body = json.dumps({"code": code, "message": message}).encode()
         content_type = JSON_TYPE

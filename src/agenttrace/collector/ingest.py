@@ -19,7 +19,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown
+from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown, error_kind
 from agenttrace.collector.metrics import CollectorMetrics
 from agenttrace.collector.processors.base import Forwarder, Processor
 from agenttrace.collector.wal import Wal
@@ -178,7 +178,11 @@ class Ingest:
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self._cpu, self._prepare, body, fmt, protocol)
         if prepared.payload is not None:
-            await self.wal.append(prepared.payload)
+            try:
+                await self.wal.append(prepared.payload)
+            except Exception as err:
+                self.metrics.spans_refused.labels(error_kind(err)).inc(prepared.kept)
+                raise
             self.metrics.spans_accepted.labels(protocol).inc(prepared.kept)
             for forwarder in self.forwarders:
                 try:

@@ -47,7 +47,11 @@ class CollectorMetrics:
             _P + "spans_accepted", "Spans made durable and acknowledged", ["protocol"], registry=r
         )
         self.spans_refused = Counter(
-            _P + "spans_refused", "Spans answered with an error or rejected", ["reason"], registry=r
+            _P + "spans_refused",
+            "Decoded spans not stored: rejected ids, or the WAL failed (requests refused before "
+            "decoding are counted in requests_total by status)",
+            ["reason"],
+            registry=r,
         )
         self.spans_dropped = Counter(
             _P + "spans_dropped", "Spans dropped by processors (sampling)", registry=r

@@ -55,6 +55,8 @@ class PublisherSettings:
     store_options: Mapping[str, str]
     writer_id: str
     log_level: str = "INFO"
+    shard: int = 0  # with several publishers, this one takes segments number % shards == shard
+    shards: int = 1
 
 
 @dataclass(frozen=True)
@@ -153,10 +155,18 @@ class SegmentPublisher:
         fsync_dir(path.parent)
         self.emit({"event": "deleted", "segment": path.name})
 
+    def my_segments(self) -> list[Path]:
+        shard, shards = self.settings.shard, self.settings.shards
+        return [
+            path
+            for path in sealed_segments(self.segments_dir)
+            if int(path.name.split(".")[0]) % shards == shard
+        ]
+
     def publish_pending(self) -> int:
-        """Publish every sealed segment present now, oldest first; returns how many."""
+        """Publish every sealed segment of this shard present now, oldest first."""
         done = 0
-        for path in sealed_segments(self.segments_dir):
+        for path in self.my_segments():
             if path.exists():
                 self.publish_segment(path)
                 done += 1
@@ -181,7 +191,7 @@ class SegmentPublisher:
                 stop.wait(BACKOFF_MAX_S)
                 continue
             backoff = BACKOFF_INITIAL_S
-            if drain.is_set() and not sealed_segments(self.segments_dir):
+            if drain.is_set() and not self.my_segments():
                 return
             stop.wait(POLL_INTERVAL_S)
 

@@ -176,7 +176,7 @@ class Collector:
         self.wal: Wal | None = None
         self.ingest: Ingest | None = None
         self.endpoints = Endpoints(None, None)
-        self._publisher: _PublisherHandle | None = None
+        self._publishers: list[_PublisherHandle] = []
         self._http_runner: web.AppRunner | None = None
         self._grpc_server: grpc.aio.Server | None = None
         self._monitor: asyncio.Task[None] | None = None
@@ -187,7 +187,7 @@ class Collector:
     @property
     def ready(self) -> bool:
         wal_ok = self.wal is not None and self.wal.broken is None
-        publisher_ok = self._publisher is not None and self._publisher.alive()
+        publisher_ok = bool(self._publishers) and all(p.alive() for p in self._publishers)
         return self._started and not self.admission.shutting_down and wal_ok and publisher_ok
 
     async def start(self) -> Endpoints:
@@ -208,8 +208,13 @@ class Collector:
             writer_id=self.wal.writer_id,
             log_level=config.telemetry.log_level,
         )
-        self._publisher = _PublisherHandle(settings, config.wal.publisher, self.metrics)
-        self._publisher.start()
+        for shard in range(config.wal.publishers):
+            shard_settings = dataclasses.replace(
+                settings, shard=shard, shards=config.wal.publishers
+            )
+            handle = _PublisherHandle(shard_settings, config.wal.publisher, self.metrics)
+            handle.start()
+            self._publishers.append(handle)
         self.ingest = Ingest(self.wal, processors, forwarders, self.admission, self.metrics)
         self._refresh_gauges()
         self._monitor = asyncio.create_task(self._monitor_loop())
@@ -283,8 +288,7 @@ class Collector:
         size, oldest = self.wal.disk_usage()
         self.admission.wal_bytes = size
         # The memory bound covers the whole service: receivers and the publisher process.
-        publisher_pid = self._publisher.pid if self._publisher is not None else None
-        self.admission.rss_bytes = read_rss_bytes(publisher_pid)
+        self.admission.rss_bytes = read_rss_bytes(*(p.pid for p in self._publishers))
         self.metrics.wal_size.set(size)
         self.metrics.wal_age.set(0 if oldest is None else max(0.0, time.time() - oldest))
         self.metrics.inflight_bytes.set(self.admission.inflight_bytes)
@@ -308,14 +312,15 @@ class Collector:
                 self.metrics.errors.labels("Monitor").inc()
 
     def _restart_publisher_if_dead(self) -> None:
-        publisher = self._publisher
-        if publisher is None or publisher.alive() or self.admission.shutting_down:
-            return
-        # Publishing is idempotent, so a fresh publisher simply resumes from the sealed segments.
-        log.error("publisher exited unexpectedly; restarting it")
-        self.metrics.errors.labels("PublisherExited").inc()
-        self._publisher = _PublisherHandle(publisher.settings, publisher.mode, self.metrics)
-        self._publisher.start()
+        for index, publisher in enumerate(self._publishers):
+            if publisher.alive() or self.admission.shutting_down:
+                continue
+            # Publishing is idempotent: a fresh publisher resumes from the sealed segments.
+            log.error("publisher exited unexpectedly; restarting it")
+            self.metrics.errors.labels("PublisherExited").inc()
+            fresh = _PublisherHandle(publisher.settings, publisher.mode, self.metrics)
+            fresh.start()
+            self._publishers[index] = fresh
 
     async def shutdown(self) -> bool:
         """Graceful stop within the deadline; returns True if everything was published."""
@@ -337,8 +342,10 @@ class Collector:
         drained = False
         if self.wal is not None:
             await self.wal.close()
-        if self._publisher is not None:
-            drained = await self._publisher.drain(deadline - time.monotonic() - 0.5)
+        if self._publishers:
+            remaining = deadline - time.monotonic() - 0.5
+            results = await asyncio.gather(*(p.drain(remaining) for p in self._publishers))
+            drained = all(results)
         if self._grpc_server is not None:
             await self._grpc_server.stop(0.2)
         if self._http_runner is not None:

@@ -99,10 +99,9 @@ def run_import(
     """Import every session under ``paths`` into ``sinks``; bad input is reported, not raised.
 
     With ``jobs`` > 1, units are converted in that many worker processes; results are still
-    written in unit order, so the output is the same as with one job. ``jobs=None`` picks:
-    one job for small inputs, else one per CPU up to :data:`MAX_AUTO_JOBS`. ``on_units`` sees the
-    planned units before conversion starts; ``on_progress`` gets the byte size of each unit
-    once it has been written.
+    written in unit order, so the output is the same as with one job. ``jobs=None`` picks
+    with :func:`auto_jobs`. ``on_units`` sees the planned units before conversion starts;
+    ``on_progress`` gets the byte size of each unit once it has been written.
     """
     importer = get_importer(source)
     problems = ProblemLog()
@@ -143,10 +142,12 @@ def run_import(
 
 
 def auto_jobs(total_bytes: int) -> int:
-    """Worker processes only pay off once their start-up cost is small next to the work."""
+    """Worker processes pay off once their start-up cost is small next to the work, and only
+    with a core to spare: the main process decodes, summarises and writes the store."""
     if total_bytes < AUTO_PARALLEL_BYTES:
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_AUTO_JOBS))
+    spare = (os.cpu_count() or 1) - 1
+    return min(spare, MAX_AUTO_JOBS) if spare >= 2 else 1
 
 
 def _convert_in_processes(

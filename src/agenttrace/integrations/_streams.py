@@ -33,6 +33,8 @@ class _ProxyBase:
         return type(self._agenttrace_wrapped)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_agenttrace"):  # a slot not yet set: never recurse into the wrapped
+            raise AttributeError(name)
         return getattr(self._agenttrace_wrapped, name)
 
     def _agenttrace_observe(self, item: Any) -> None:

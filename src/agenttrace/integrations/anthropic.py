@@ -346,7 +346,3 @@ def uninstrument_anthropic() -> None:
     if _env_set_by_us:
         _env_set_by_us.clear()
         os.environ.pop(_NATIVE_SPANS_ENV, None)
-
-
-def is_instrumented() -> bool:
-    return _state.active

@@ -30,7 +30,7 @@ import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec
 from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 P = ParamSpec("P")
-R = TypeVar("R")
 
 HIDDEN_TAG = "langgraph:hidden"
 RETRY_TAG = "retry:attempt:"

@@ -303,7 +303,3 @@ def instrument_openai(
 def uninstrument_openai() -> None:
     """Put the original OpenAI client methods back."""
     _state.patches.restore()
-
-
-def is_instrumented() -> bool:
-    return _state.active

@@ -194,7 +194,8 @@ class AgentTraceProcessor(TracingProcessor):
             self._claim(key)
             self.hooks.model_start(key, model="unknown", parent_key=parent, provider="openai")
         elif isinstance(data, FunctionSpanData):
-            self.hooks.tool_start(key, name=data.name, parent_key=parent, tool_type="function")
+            tool_type = "extension" if data.mcp_data else "function"  # MCP tools run remotely
+            self.hooks.tool_start(key, name=data.name, parent_key=parent, tool_type=tool_type)
         elif isinstance(data, HandoffSpanData):
             self._step(span, "handoff", "handoff")
         elif isinstance(data, GuardrailSpanData):

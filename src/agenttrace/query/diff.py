@@ -130,9 +130,10 @@ def diff_spans(
     branch = next((op for op in ops if op[0] != "equal"), None)
     branch_point = None
     if branch is not None:
-        _, i1, i2, j1, j2 = branch
+        tag, i1, i2, j1, j2 = branch
         branch_point = {
             "index": i1,
+            "op": tag,
             "b_index": j1,
             "a": step_dict(steps_a[i1], i1) if i1 < i2 else None,
             "b": step_dict(steps_b[j1], j1) if j1 < j2 else None,

@@ -78,7 +78,7 @@ class ColumnRedactor:
         array = _as_string_array(array)
         if len(array) == 0:
             return array
-        if key is not None and self._whole_column_is_candidate(key):
+        if key is not None and self.redactor.rules_cover_whole_value(key):
             rows = _true_rows(array.is_valid())
         else:
             rows = self.candidates(array)
@@ -104,10 +104,6 @@ class ColumnRedactor:
         return pc.replace_with_mask(
             array, pa.array(changed, pa.bool_()), pa.array(replaced, array.type)
         )
-
-    def _whole_column_is_candidate(self, key: str) -> bool:
-        decision = self.redactor._decide(key, key)
-        return decision.action == "block" or self.redactor._is_secret_key(key)
 
     # ----------------------------------------------------------------- engines
 
@@ -163,7 +159,7 @@ class ColumnRedactor:
         beyond_keywords = [
             d.prefilter
             for d in self.redactor.detectors
-            if not d.keywords or d.signatures or d.min_colons
+            if not d.keywords or d.signatures or d.precheck
         ]
         others = re.compile(
             "|".join(f"(?:{p})" for p in [*beyond_keywords, _JSON_ESCAPE_PREFILTER]), re.ASCII

@@ -1,12 +1,13 @@
-"""The detectors: what each finds, how it is validated, and the keywords that gate it.
+"""The detectors: what each finds, how it is validated, and what gates it.
 
-A detector runs its pattern only when one of its keywords occurs in the lower-cased text (or,
-for keyword-less PII, when the text holds a digit), so most values cost a few substring
-searches. Every pattern replaces one group (or the whole match): ``Bearer <token>`` keeps the
-scheme, ``user:pass@host`` keeps the host, ``password = "..."`` keeps the key.
+A detector runs its patterns on a text only if its ``prefilter`` matched (one Hyperscan scan
+decides for all detectors, when Hyperscan is installed) or, without Hyperscan, if one of its
+keywords is in the lower-cased text or one of its signatures in the text's shape. Every
+pattern replaces one group (or the whole match): ``Bearer <token>`` keeps the scheme,
+``user:pass@host`` keeps the host, ``password = "..."`` keeps the key.
 
-``prefilter`` is a loose, lookaround-free version of the pattern that Hyperscan and RE2 accept;
-it matches a superset of what the precise pattern matches, so a value it does not match can
+``prefilter`` is a loose, lookaround-free version of the patterns that Hyperscan and RE2
+accept; it matches a superset of the detector's findings, so a value it does not match can
 skip the Python path entirely (see :mod:`agenttrace.redaction.columnar`).
 """
 
@@ -33,10 +34,11 @@ class Detector:
     prefilter: str
     keywords: tuple[str, ...] = ()
     # Without Hyperscan, a detector runs only if one of its keywords is in the lower-cased
-    # text or one of its signatures in the text's shape (digits as 0, letters as A or a),
-    # or, with ``min_colons``, if the text has that many colons.
+    # text, one of its signatures in the text's shape (digits as 0, letters as A or a), or
+    # its ``precheck`` (a pattern ``re`` finds quickly, e.g. one opening with a literal)
+    # matches somewhere.
     signatures: tuple[bytes, ...] = ()
-    min_colons: int = 0
+    precheck: re.Pattern[str] | None = None
     validator: Callable[[re.Match[str]], bool] | None = None
     groups: tuple[str, ...] = ()
     description: str = ""
@@ -76,20 +78,6 @@ class Detector:
             if group in names and match.group(group) is not None:
                 return match.span(group)
         return match.span()
-
-    def value(self, match: re.Match[str]) -> str:
-        start, end = self.span(match)
-        return match.string[start:end]
-
-
-def _on_value(check: Callable[[str], bool]) -> Callable[[re.Match[str]], bool]:
-    def validate(match: re.Match[str]) -> bool:
-        for name, text in match.groupdict().items():
-            if text is not None and name not in ("q", "scheme"):
-                return check(text)
-        return check(match.group(0))
-
-    return validate
 
 
 def _mixed_case_with_digit(text: str) -> bool:
@@ -148,7 +136,7 @@ def _d(
     *,
     keywords: tuple[str, ...] = (),
     signatures: tuple[bytes, ...] = (),
-    min_colons: int = 0,
+    precheck: str | None = None,
     validator: Callable[[re.Match[str]], bool] | None = None,
     groups: tuple[str, ...] = (),
     flags: int = 0,
@@ -167,7 +155,7 @@ def _d(
         prefilter=prefilter,
         keywords=keywords,
         signatures=signatures,
-        min_colons=min_colons,
+        precheck=re.compile(precheck, re.ASCII) if precheck is not None else None,
         validator=validator,
         groups=groups,
         description=description,
@@ -389,7 +377,7 @@ DETECTORS: tuple[Detector, ...] = (
         " >= 3.5 bits) assigned to a key-like name (`*key`, `auth`, `signature`, `salt`, …)."
         " UUIDs, hex digests and paths are not secrets.",
         keywords=("key", "credential", "auth", "signature", "salt", "seed", "cert"),
-        validator=_on_value(v.high_entropy_secret_ok),
+        validator=lambda m: v.high_entropy_secret_ok(m.group("value")),
         groups=("value",),
         anchor="keyword",
     ),
@@ -419,7 +407,14 @@ DETECTORS: tuple[Detector, ...] = (
         " prefixes), 13-19 digits, Luhn-checked; contiguous or grouped 4-4-4-4(-3), 4-6-5 or 4-6-4"
         " with spaces or dashes.",
         not_after=r"[\w.-]",
-        signatures=(b"0000",),
+        # 13+ digits in a row, or consistently separated groups (mixed ones fail validation).
+        signatures=(
+            b"0" * 13,
+            b"0000 0000 0000",
+            b"0000-0000-0000",
+            b"0000 000000 0000",
+            b"0000-000000-0000",
+        ),
         validator=lambda m: v.payment_card_ok(m.group(0)),
     ),
     _d(
@@ -497,8 +492,9 @@ DETECTORS: tuple[Detector, ...] = (
         "IPv6 addresses in full or compressed form, validated with `ipaddress` (not loopback,"
         " not `::`, at least three groups).",
         not_after=r"[\w:.]",
-        signatures=(b"::",),
-        min_colons=7,
+        # "::", or six colon-separated groups: both open with a ":", which re finds fast.
+        precheck=r"::|:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"
+        r"[0-9A-Fa-f]{1,4}:",
         validator=lambda m: v.ipv6_ok(m.group(0)),
     ),
 )

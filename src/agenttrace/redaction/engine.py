@@ -28,7 +28,13 @@ from typing import Any
 from agenttrace.redaction import _jsonio
 from agenttrace.redaction._accel import HyperscanGate, load_gate
 from agenttrace.redaction.config import BLOCKED_TYPE, KeyRule, RedactionConfig
-from agenttrace.redaction.detectors import DETECTORS, Detector, secret_type_for_member
+from agenttrace.redaction.detectors import (
+    DETECTORS,
+    GENERIC_SECRET_KEY,
+    SECRET_KEY,
+    Detector,
+    secret_type_for_member,
+)
 from agenttrace.redaction.summary import RedactionSummary
 
 logger = logging.getLogger("agenttrace.redaction")
@@ -90,6 +96,8 @@ class Redactor:
         self._scan_decision = _Decision("scan", self._global_allows)
         self._decisions: dict[tuple[str, str], _Decision] = {}
         self._member_secret_types: dict[str, bool] = {}
+        self._keywords = tuple(dict.fromkeys(k for d in self.detectors for k in d.keywords))
+        self._signatures = tuple(dict.fromkeys(s for d in self.detectors for s in d.signatures))
         self._gate: HyperscanGate | None = None
         self._gate_loaded = not self.config.accelerate
 
@@ -153,6 +161,14 @@ class Redactor:
             return self._redact_attribute(key, value, summary)
         except Exception:
             return self._internal_error("redact_value")
+
+    def rules_cover_whole_value(self, key: str) -> bool:
+        """True when the key alone can change any value under ``key`` (block, secret-like key).
+
+        Prefilters look at values, not keys: the column path sends such values to the
+        precise path whatever they hold.
+        """
+        return self._decide(key, key).action == "block" or self._is_secret_key(key)
 
     # ----------------------------------------------------------------- attributes
 
@@ -280,8 +296,6 @@ class Redactor:
     def _is_secret_key(self, key: str) -> bool:
         cached = self._member_secret_types.get(key)
         if cached is None:
-            from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
-
             last = key.rsplit(".", 1)[-1]
             cached = bool(SECRET_KEY.match(last) or GENERIC_SECRET_KEY.match(last))
             if len(self._member_secret_types) > _DECISION_CACHE_SIZE:
@@ -351,19 +365,21 @@ class Redactor:
         if passed is not None and not passed:
             return []
         lowered: str | None = None
-        shape: bytes | None = None
+        keywords: set[str] = set()
+        signatures: set[bytes] = set()
+        if passed is None:
+            # Each keyword and signature is searched once, whatever shares it.
+            lowered = text.lower()
+            keywords = {k for k in self._keywords if k in lowered}
+            shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE)
+            signatures = {s for s in self._signatures if s in shape}
         raw: list[tuple[int, int, int, str]] = []
         for index, detector in enumerate(self.detectors):
             if passed is not None:
                 if index not in passed:
                     continue
-            else:
-                if detector.keywords and lowered is None:
-                    lowered = text.lower()
-                if detector.signatures and shape is None:
-                    shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE)
-                if not _may_match(detector, text, lowered, shape):
-                    continue
+            elif not _may_match(detector, text, keywords, signatures):
+                continue
             if detector.anchor != "scan" and lowered is None:
                 lowered = text.lower()
             for match in _matches(detector, text, lowered):
@@ -437,15 +453,15 @@ class Redactor:
         return ERROR_MARKER
 
 
-def _may_match(detector: Detector, text: str, lowered: str | None, shape: bytes | None) -> bool:
-    """Cheap substring checks that every match of the detector would pass."""
-    if not detector.keywords and not detector.signatures:
+def _may_match(detector: Detector, text: str, keywords: set[str], signatures: set[bytes]) -> bool:
+    """Cheap checks that every text with a finding of the detector passes."""
+    if not (detector.keywords or detector.signatures or detector.precheck):
         return True
-    if lowered is not None and any(k in lowered for k in detector.keywords):
+    if not keywords.isdisjoint(detector.keywords):
         return True
-    if shape is not None and any(s in shape for s in detector.signatures):
+    if not signatures.isdisjoint(detector.signatures):
         return True
-    return detector.min_colons > 0 and text.count(":") >= detector.min_colons
+    return detector.precheck is not None and detector.precheck.search(text) is not None
 
 
 def _matches(detector: Detector, text: str, lowered: str | None) -> Iterator[re.Match[str]]:

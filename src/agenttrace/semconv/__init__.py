@@ -155,6 +155,11 @@ AGENTTRACE_COMPACTION_MESSAGES_DROPPED: Final = "agenttrace.compaction.messages_
 
 Type int, recommended. Number of messages removed from the context."""
 
+AGENTTRACE_COMPACTION_SUMMARY: Final = "agenttrace.compaction.summary"
+"""The summary that replaced the compacted context.
+
+Type string, opt_in. Content; subject to redaction and truncation."""
+
 AGENTTRACE_MEMORY_OPERATION: Final = "agenttrace.memory.operation"
 """The memory access performed.
 
@@ -354,6 +359,21 @@ AGENTTRACE_IMPORT_LINE: Final = "agenttrace.import.line"
 """One-based line in the source file the span or event came from.
 
 Type int, recommended. One-based line in the source file the span or event came from."""
+
+AGENTTRACE_IMPORT_ENTRY_TYPE: Final = "agenttrace.import.entry_type"
+"""Type of a session-log entry the importer does not map.
+
+Type string, recommended. On agenttrace.unknown_entry events."""
+
+AGENTTRACE_IMPORT_ENTRY: Final = "agenttrace.import.entry"
+"""The first 4 KB of a session-log entry the importer does not map, as JSON.
+
+Type string, opt_in. Content; subject to redaction. Kept so that nothing is dropped silently."""
+
+AGENTTRACE_GUARDRAIL_TRIGGERED: Final = "agenttrace.guardrail.triggered"
+"""Whether a guardrail tripped.
+
+Type boolean, recommended. Set on guardrail spans (agenttrace.operation.name=guardrail)."""
 
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 """The name of the operation being performed.
@@ -575,6 +595,9 @@ EVENT_MEMORY_ACCESS: Final = "agenttrace.memory.access"
 
 EVENT_UNKNOWN_ENTRY: Final = "agenttrace.unknown_entry"
 """Event: An importer met a log entry of a type it does not map; it is kept, not dropped."""
+
+EVENT_AGENT_ACTION: Final = "agenttrace.agent.action"
+"""Event: An agent decided on an action (for example a LangChain AgentAction) before running it."""
 
 
 class AgenttraceRunOutcomeValues(str, Enum):
@@ -840,6 +863,7 @@ ATTRIBUTE_TYPES: Final[dict[str, str]] = {
     "agenttrace.compaction.messages_dropped": "int",
     "agenttrace.compaction.strategy": "string",
     "agenttrace.compaction.summarizer_model": "string",
+    "agenttrace.compaction.summary": "string",
     "agenttrace.compaction.tokens_after": "int",
     "agenttrace.compaction.tokens_before": "int",
     "agenttrace.compaction.trigger": "string",
@@ -851,11 +875,14 @@ ATTRIBUTE_TYPES: Final[dict[str, str]] = {
     "agenttrace.eval.score": "double",
     "agenttrace.eval.verdict": "string",
     "agenttrace.goal": "string",
+    "agenttrace.guardrail.triggered": "boolean",
     "agenttrace.handoff.reason": "string",
     "agenttrace.harness.cwd": "string",
     "agenttrace.harness.git_branch": "string",
     "agenttrace.harness.name": "string",
     "agenttrace.harness.version": "string",
+    "agenttrace.import.entry": "string",
+    "agenttrace.import.entry_type": "string",
     "agenttrace.import.line": "int",
     "agenttrace.import.source": "string",
     "agenttrace.limits.dropped_attributes": "int",

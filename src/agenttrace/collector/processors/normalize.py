@@ -18,6 +18,7 @@ Every scope's ``schema_url`` is set to the agenttrace schema URL.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,7 @@ _BARE_NAME_OPS = frozenset({"chat", "text_completion", "generate_content", "embe
 
 _SOURCE = 1
 _TARGET = 2
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def available_dialects() -> list[str]:
@@ -270,11 +272,16 @@ class NormalizeProcessor:
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
         screen = self._screen
+        # Most batches speak the convention already: one pass over the whole request clears
+        # them, and only a batch that matches is screened span by span.
+        foreign = screen.matches(request.SerializeToString())
         schema_url = semconv.SCHEMA_URL if self._config.set_schema_url else None
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 if schema_url is not None:
                     scope_spans.schema_url = schema_url
+                if not foreign:
+                    continue
                 for span in scope_spans.spans:
                     if screen.matches(span.SerializeToString()):
                         self._normalize_span(span)
@@ -464,9 +471,10 @@ def convert(target: str, raw: Any) -> Any:
         return _as_int(raw)
     if target == semconv.AGENTTRACE_COST_USD:
         try:
-            return float(raw)
-        except (TypeError, ValueError):
+            cost = float(raw)
+        except (TypeError, ValueError, OverflowError):
             return None
+        return cost if math.isfinite(cost) else None
     if target == semconv.GEN_AI_RESPONSE_FINISH_REASONS:
         decoded = _json_decode(raw)
         items = decoded if isinstance(decoded, list) else [decoded]
@@ -480,14 +488,14 @@ def convert(target: str, raw: Any) -> Any:
 
 
 def _as_int(raw: Any) -> int | None:
+    """A token count as an int64, or ``None`` for anything that is not a finite count."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int):
-        return raw
     try:
-        return int(float(raw))
-    except (TypeError, ValueError):
+        number = raw if isinstance(raw, int) else int(float(raw))
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if _INT64_MIN <= number <= _INT64_MAX else None
 
 
 def _json_decode(value: Any) -> Any:

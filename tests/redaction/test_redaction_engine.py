@@ -215,8 +215,7 @@ def test_accelerated_and_plain_engines_agree() -> None:
     fast.warm_up()
     plain = Redactor(RedactionConfig(accelerate=False))
     for case in (positive_cases() + benign_cases())[::3]:
-        text = case.text + " " + "x" * 64  # long enough for the gate
-        assert fast.find(text) == plain.find(text), case.id
+        assert fast.find(case.text) == plain.find(case.text), case.id
 
 
 def test_overlapping_findings_are_merged_so_nothing_leaks() -> None:

@@ -137,3 +137,12 @@ def test_memory_is_bounded_by_the_longest_line_not_the_file(tmp_path: Path) -> N
     growth_mb = (_peak_rss_kb(large) - _peak_rss_kb(small)) / 1024
     assert large.stat().st_size > 55_000_000
     assert growth_mb < 15, f"peak RSS grew by {growth_mb:.0f} MB for a 60 MB file"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(b'{"a": "x"}\n' * 200_000)
+    command = f"{sys.executable} -m agenttrace redact {path} | head -1"
+    result = subprocess.run(command, shell=True, capture_output=True, check=False)
+    assert result.stdout == b'{"a": "x"}\n'
+    assert b"Traceback" not in result.stderr
