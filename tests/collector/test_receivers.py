@@ -17,6 +17,7 @@ import zstandard
 from collector_helpers import collector_config, make_request, read_span_ids, span_id_hex
 from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace import TracerProvider
@@ -67,12 +68,23 @@ async def _post(
         return r.status, await r.read(), r.headers
 
 
-async def test_official_exporters_http_and_grpc_land_in_parquet(collector: Collector) -> None:
+@pytest.mark.parametrize("gzip_on", [False, True])
+async def test_official_exporters_http_and_grpc_land_in_parquet(
+    collector: Collector, gzip_on: bool
+) -> None:
+    http_compression = Compression.Gzip if gzip_on else Compression.NoCompression
+    grpc_compression = grpc.Compression.Gzip if gzip_on else grpc.Compression.NoCompression
     http_ids = await asyncio.to_thread(
-        _export_with, HttpExporter(endpoint=f"{collector.endpoints.http}/v1/traces")
+        _export_with,
+        HttpExporter(
+            endpoint=f"{collector.endpoints.http}/v1/traces", compression=http_compression
+        ),
     )
     grpc_ids = await asyncio.to_thread(
-        _export_with, GrpcExporter(endpoint=collector.endpoints.grpc, insecure=True)
+        _export_with,
+        GrpcExporter(
+            endpoint=collector.endpoints.grpc, insecure=True, compression=grpc_compression
+        ),
     )
     await _spans_in_store(collector, http_ids | grpc_ids)
     import pyarrow.dataset as ds

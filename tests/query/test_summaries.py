@@ -133,3 +133,12 @@ def test_engines_in_one_process_share_the_index(tmp_path: Path) -> None:
     assert refreshing.refresh().new_files == 1
     assert len(refreshing.traces()) == 2
     assert len(reading.traces()) == 2  # reopened its connection and sees the new trace
+
+
+def test_duplicates_within_one_refresh_are_merged(tmp_path: Path) -> None:
+    url = str(tmp_path / "store")
+    spans = example_runs()["baseline"].spans
+    write_requests(url, [to_request(spans[:10])], writer_id="first")
+    write_requests(url, [to_request(spans[4:])], writer_id="overlap")
+    engine = open_engine(url)
+    assert engine.summary(spans[0].trace_id.hex())["span_count"] == len(spans)

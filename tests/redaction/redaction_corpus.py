@@ -131,6 +131,9 @@ POSITIVE_SAMPLES: dict[str, list[tuple[str, str]]] = {
         ('"client_secret": "' + "cs_9f8e7d6c5b" + '"', "cs_9f8e7d6c5b"),
         ("--password=" + "P@ssw0rd!", "P@ssw0rd!"),
         ("export SLACK_SIGNING_SECRET=" + "8f7a6b5c4d3e", "8f7a6b5c4d3e"),
+        ("GET /v1/items?access_token=" + "a8Kd93jQ2m&page=2", "a8Kd93jQ2m"),
+        ("docker run -e POSTGRES_PASSWORD=" + "pg-Secr3t-42 postgres:16", "pg-Secr3t-42"),
+        ("database:\n  user: app\n  password: " + '"' + "y4ml-Pa55" + '"', "y4ml-Pa55"),
     ],
     "generic_secret": [
         ('signing_key = "' + "Zx9Qw2Er7Ty4Ui1Op3As5Df" + '"', "Zx9Qw2Er7Ty4Ui1Op3As5Df"),
@@ -296,6 +299,18 @@ BENIGN_SAMPLES: dict[str, str] = {
     "percentages": "progress 45.5% 67/148 files, eta 00:03:21",
     "line_col": "src/main.rs:120:45: warning: unused variable",
     "jwt_prose": "JWTs start with eyJ because the header is base64 JSON.",
+    "bearer_prose": "Bearer token authentication is configured for the admin API.",
+    "optional_hint": "api_key: str | None = None\npassword: Optional[str] = None",
+    "token_type": '{"token_type": "bearer", "expires_in": 3600}',
+    "actions_secret": "token: ${{ secrets.GITHUB_TOKEN }}",
+    "kwargs_none": "client = Client(api_key=None, timeout=30)",
+    "tz_offset": "2024-01-15T10:30:00+05:30 and 2024-01-15T10:30:00-08:00",
+    "diff_hunk": "@@ -12,7 +12,8 @@ def handler(event):",
+    "thousands": "revenue $4,111,111.11 from 1,234,567,890 requests",
+    "strftime": 'datetime.strptime(s, "%Y-%m-%d %H:%M:%S")',
+    "seed_int": '{"seed": 42, "salt_rounds": 12, "temperature": 0.7}',
+    "isbn": "ISBN 978-3-16-148410-0",
+    "model_id": '"model": "gpt-4o-2024-08-06"',
 }
 
 

@@ -216,8 +216,11 @@ def _child_main(argv: list[str]) -> None:
 
     def emit(event: Event) -> None:
         with out_lock:
-            sys.stdout.write(json.dumps(event) + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(json.dumps(event) + "\n")
+                sys.stdout.flush()
+            except (BrokenPipeError, ValueError):  # the collector is gone; stdin EOF follows
+                stop.set()
 
     def read_commands() -> None:
         for line in sys.stdin:

@@ -201,25 +201,13 @@ class Collector:
         self.wal = await asyncio.to_thread(
             Wal.open, config.wal.dir, config.wal.segment_max_bytes, config.wal.roll_interval_s
         )
-        settings = PublisherSettings(
-            segments_dir=str(self.wal.segments_dir),
-            store_url=config.store.url,
-            store_options=_string_options(config.store.options),
-            writer_id=self.wal.writer_id,
-            log_level=config.telemetry.log_level,
-        )
-        for shard in range(config.wal.publishers):
-            shard_settings = dataclasses.replace(
-                settings, shard=shard, shards=config.wal.publishers
-            )
-            handle = _PublisherHandle(shard_settings, config.wal.publisher, self.metrics)
-            handle.start()
-            self._publishers.append(handle)
         self.ingest = Ingest(self.wal, processors, forwarders, self.admission, self.metrics)
+        auth = BearerAuth(config.auth.tokens)
+        # Receivers first: a port in use then fails before any child process exists.
+        self.endpoints = Endpoints(await self._start_http(auth), await self._start_grpc(auth))
+        self._start_publishers()
         self._refresh_gauges()
         self._monitor = asyncio.create_task(self._monitor_loop())
-        auth = BearerAuth(config.auth.tokens)
-        self.endpoints = Endpoints(await self._start_http(auth), await self._start_grpc(auth))
         self._started = True
         log.info(
             "collector started",
@@ -232,6 +220,23 @@ class Collector:
             },
         )
         return self.endpoints
+
+    def _start_publishers(self) -> None:
+        assert self.wal is not None
+        config = self.config
+        for shard in range(config.wal.publishers):
+            settings = PublisherSettings(
+                segments_dir=str(self.wal.segments_dir),
+                store_url=config.store.url,
+                store_options=_string_options(config.store.options),
+                writer_id=self.wal.writer_id,
+                log_level=config.telemetry.log_level,
+                shard=shard,
+                shards=config.wal.publishers,
+            )
+            handle = _PublisherHandle(settings, config.wal.publisher, self.metrics)
+            handle.start()
+            self._publishers.append(handle)
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         receivers = self.config.receivers

@@ -24,7 +24,9 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from agenttrace import semconv
 from agenttrace.query.errors import QueryError
@@ -165,36 +167,37 @@ CREATE TABLE IF NOT EXISTS trace_summary (
 );
 """
 
-# Nearest enclosing harness step and agent of every span in `work`: parent links are resolved
-# to row ids once, then walked upwards with a keyed recursive CTE (one row per span, updated in
-# place each level), which is much cheaper than carrying string keys through the recursion.
+# Nearest enclosing harness step and agent of every span of a work table: parent links are
+# resolved to row ids once, then walked upwards with a keyed recursive CTE (one row per span,
+# updated in place at each level), which is much cheaper than recursing on string keys.
 _ATTRIBUTION = (
     """
 CREATE OR REPLACE TEMP TABLE nodes AS
-SELECT c.rowid AS rid, p.rowid AS prid, c.kind = 'step' AS is_step, c.kind = 'agent' AS is_agent
-FROM work c LEFT JOIN work p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+SELECT c.rowid AS rid, p.rowid AS prid,
+       CASE WHEN c.kind = 'step' THEN c.span_id END AS step_id,
+       CASE WHEN c.kind = 'step' THEN coalesce(c.step_label, c.name) END AS step_name,
+       CASE WHEN c.kind = 'agent' THEN coalesce(c.agent_name, c.name) END AS agent
+FROM {work} c LEFT JOIN {work} p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
 """,
     """
 CREATE OR REPLACE TEMP TABLE attributed AS
-WITH RECURSIVE walk(rid, anc, depth, step_rid, agent_rid) USING KEY (rid) AS (
-    SELECT rid, prid, 0, CASE WHEN is_step THEN rid END, CASE WHEN is_agent THEN rid END
-    FROM nodes
+WITH RECURSIVE walk(rid, anc, depth, step_id, step_name, agent) USING KEY (rid) AS (
+    SELECT rid, prid, 0, step_id, step_name, agent FROM nodes
     UNION
     SELECT w.rid, n.prid, w.depth + 1,
-           coalesce(w.step_rid, CASE WHEN n.is_step THEN n.rid END),
-           coalesce(w.agent_rid, CASE WHEN n.is_agent THEN n.rid END)
+           coalesce(w.step_id, n.step_id),
+           CASE WHEN w.step_id IS NULL THEN n.step_name ELSE w.step_name END,
+           coalesce(w.agent, n.agent)
     FROM walk w JOIN nodes n ON n.rid = w.anc
     WHERE w.depth < 256
 )
 SELECT w.* EXCLUDE (file), k.depth::INTEGER AS depth,
-       CASE WHEN k.step_rid IS NULL AND w.kind IN ('model', 'tool') THEN w.span_id
-            ELSE s.span_id END AS step_id,
-       CASE WHEN k.step_rid IS NULL AND w.kind IN ('model', 'tool') THEN w.name
-            ELSE coalesce(s.step_label, s.name) END AS step_name,
-       coalesce(a.agent_name, a.name, w.agent_name) AS agent
-FROM work w JOIN walk k ON k.rid = w.rowid
-LEFT JOIN work s ON s.rowid = k.step_rid
-LEFT JOIN work a ON a.rowid = k.agent_rid
+       CASE WHEN k.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.span_id
+            ELSE k.step_id END AS step_id,
+       CASE WHEN k.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.name
+            ELSE k.step_name END AS step_name,
+       coalesce(k.agent, w.agent_name) AS agent
+FROM {work} w JOIN walk k ON k.rid = w.rowid
 """,
 )
 
@@ -280,6 +283,12 @@ class SummaryIndex:
         self.source = source
         self.path = path or default_index_path(source)
 
+    @property
+    def state_path(self) -> Path:
+        """A JSON mirror of ``processed_files``: lets a command see that nothing is new
+        without opening the database."""
+        return self.path.with_name("processed.json")
+
     def refresh(self) -> RefreshReport:
         """Fold new span files in and drop vanished ones; returns what changed."""
         started = time.perf_counter()
@@ -295,39 +304,44 @@ class SummaryIndex:
             known = {row[0] for row in con.execute("SELECT file FROM processed_files").fetchall()}
             new = [path for path in listed if path not in known]
             gone = sorted(known - set(listed))
-            if not new and not gone:
-                return RefreshReport(0, 0, 0, 0, time.perf_counter() - started)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                spans, traces = self._apply(con, new, gone)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            spans = traces = 0
+            if new or gone:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    spans, traces = self._apply(con, new, gone)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+        self._write_state(listed)
         return RefreshReport(len(new), len(gone), spans, traces, time.perf_counter() - started)
 
     def _up_to_date(self, listed: list[str]) -> bool:
-        """True when the index already covers exactly ``listed``; checked read-only, so
-        concurrent readers never wait on each other for a refresh that has nothing to do."""
-        import duckdb
-
         if not self.path.exists():
             return False
-        with contextlib.closing(connect_index(self.path, read_only=True)) as con:
-            try:
-                version = con.execute(
-                    "SELECT value FROM meta WHERE key = 'schema_version'"
-                ).fetchone()
-                known = {
-                    row[0] for row in con.execute("SELECT file FROM processed_files").fetchall()
-                }
-            except duckdb.CatalogException:
-                return False
-        return version == (str(SCHEMA_VERSION),) and known == set(listed)
+        try:
+            state = orjson.loads(self.state_path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return False
+        return (
+            isinstance(state, dict)
+            and state.get("schema_version") == SCHEMA_VERSION
+            and set(state.get("files") or ()) == set(listed)
+        )
+
+    def _write_state(self, files: list[str]) -> None:
+        state = {"schema_version": SCHEMA_VERSION, "files": sorted(files)}
+        temporary = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_bytes(orjson.dumps(state))
+            temporary.replace(self.state_path)
+        except OSError:
+            # Only a shortcut: without it the next command checks the database instead.
+            temporary.unlink(missing_ok=True)
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_CREATE_TABLES)
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = _first(con, "SELECT value FROM meta WHERE key = 'schema_version'")
         if row == (str(SCHEMA_VERSION),):
             return
         if row is not None:
@@ -372,18 +386,28 @@ class SummaryIndex:
             empty = SPAN_SCHEMA.empty_table().select(list(INGEST_COLUMNS))
             incoming_arrow = empty.append_column("__filename", pa.array([], pa.string()))
         con.register("incoming_arrow", incoming_arrow)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE incoming AS {_STAGING_SELECT}
-                QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY file DESC) = 1"""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {_STAGING_SELECT}")
+        duplicated = _first(
+            con,
+            """SELECT count(*) FROM (SELECT trace_id, span_id FROM incoming
+               GROUP BY ALL HAVING count(*) > 1)""",
         )
+        if duplicated and duplicated[0]:
+            # Redelivered spans: keep one row each (the dedup costs more than the check).
+            con.execute(
+                """CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming
+                   QUALIFY row_number() OVER (PARTITION BY trace_id, span_id
+                                              ORDER BY file DESC) = 1"""
+            )
         con.unregister("incoming_arrow")
         con.execute(
             """CREATE OR REPLACE TEMP TABLE affected AS
                SELECT trace_id FROM incoming UNION SELECT trace_id FROM rebuilt"""
         )
-        known_row = con.execute(
-            "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)"
-        ).fetchone()
+        known_row = _first(
+            con,
+            "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)",
+        )
         if known_row and known_row[0]:
             # Existing spans of affected traces, minus those replaced by incoming rows and minus
             # every row of a rebuilt trace (re-read in full above).
@@ -401,11 +425,12 @@ class SummaryIndex:
                 con.execute(
                     f"DELETE FROM {table} WHERE trace_id IN (SELECT trace_id FROM affected)"
                 )
+            work = "work"
         else:
             # Only new traces (the common case): no scan of the existing span rows at all.
-            con.execute("CREATE OR REPLACE TEMP TABLE work AS SELECT * FROM incoming")
+            work = "incoming"
         for statement in _ATTRIBUTION:
-            con.execute(statement)
+            con.execute(statement.format(work=work))
         con.execute("INSERT INTO span_index BY NAME SELECT * FROM attributed")
         con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE}")
         con.execute(
@@ -424,7 +449,7 @@ class SummaryIndex:
                 [[path, per_file.get(path, 0), now] for path in new],
             )
         spans = sum(per_file.get(path, 0) for path in new)
-        traces_row = con.execute("SELECT count(*) FROM affected").fetchone()
+        traces_row = _first(con, "SELECT count(*) FROM affected")
         return spans, int(traces_row[0]) if traces_row else 0
 
     def open_reader(self) -> duckdb.DuckDBPyConnection:
@@ -443,6 +468,13 @@ class SummaryIndex:
                     con.close()
                     raise QueryError(f"cannot open summary index {self.path}: {exc}") from exc
                 time.sleep(0.1)
+
+
+def _first(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...] | None:
+    """The first row of a query, with the result fully consumed (DuckDB refuses further work on
+    a connection while a result is still open)."""
+    rows = con.execute(sql).fetchall()
+    return rows[0] if rows else None
 
 
 def _quote(text: str) -> str:

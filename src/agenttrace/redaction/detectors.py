@@ -341,7 +341,7 @@ DETECTORS: tuple[Detector, ...] = (
         "secret_assignment",
         "secret",
         r"(?i)(?:" + _SECRET_KEY_WORDS + r")(?![\w-])" + _SEP + r"(?:(?P<q>\\?[\"'`])"
-        r"(?P<quoted>[^\"'`\n\\]{1,512}?)(?P=q)|(?P<bare>[^\s\"'`,;)}\]\\<>]{1,512}))",
+        r"(?P<quoted>[^\"'`\n\\]{1,512}?)(?P=q)|(?P<bare>[^\s\"'`,;)}\]\\<>&]{1,512}))",
         r"(?i)(?:" + _SECRET_KEY_WORDS + r"|authorization|cookie)[\"'`\\]{0,2}\s*[:=]",
         "A literal assigned to a password, secret, token, api_key, access_key, private_key or"
         " credentials name in code, `.env`, JSON, YAML, command lines and logs. Code"
