@@ -230,5 +230,7 @@ def test_search_reports_span_hits_with_snippets(example: Example) -> None:
     fields = {hit["field"] for hit in report["hits"]}
     assert "tool_result" in fields
     assert all("insee" in hit["snippet"].lower() for hit in report["hits"])
+    punctuated = search(engine, "(insee, CONTACT")  # regex metacharacters are literal
+    assert ids["baseline"] in {t["trace_id"] for t in punctuated["traces"]}
     errors = search(engine, "no such file")
     assert {t["trace_id"] for t in errors["traces"]} == {ids["fail-read-0"], ids["fail-read-1"]}

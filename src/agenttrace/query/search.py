@@ -1,13 +1,14 @@
 """Full-text search over messages, tool arguments and results, and errors.
 
 DuckDB's fts extension cannot be installed offline here, so the search is a vectorized,
-case-insensitive substring scan of the content columns, run by DuckDB over only the span files
+case-insensitive literal match (RE2) over the content columns, run by DuckDB over only the span files
 a time filter needs. Snippets are cut around the first match.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from agenttrace.query.engine import QueryEngine, iso_ns
@@ -26,13 +27,11 @@ SEARCH_FIELDS = {
 SNIPPET_RADIUS = 60
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _search_sql(where_time: str) -> str:
-    matches = [f"{column} ILIKE $pattern ESCAPE '\\'" for column in SEARCH_FIELDS.values()]
+def _search_sql(text: str, where_time: str) -> str:
+    # RE2 (DuckDB's regexp engine) with a constant, case-insensitive literal pattern scans
+    # about twice as fast as ILIKE here; the pattern is inlined so it is compiled once.
+    pattern = "'" + ("(?i)" + re.escape(text)).replace("'", "''") + "'"
+    matches = [f"regexp_matches({column}, {pattern})" for column in SEARCH_FIELDS.values()]
     field = " ".join(
         f"WHEN {m} THEN '{name}'" for m, name in zip(matches, SEARCH_FIELDS, strict=True)
     )
@@ -80,10 +79,7 @@ def search(
         bounds.append(f"start_time_unix_nano < {to_ns(until)}")
     with engine.connect() as con:
         engine.source.register_spans(con, "spans_raw", engine.source.list_files(since, until))
-        con.execute(
-            _search_sql(" AND ".join(bounds)),
-            {"pattern": _like_pattern(text), "needle": text.lower()},
-        )
+        con.execute(_search_sql(text, " AND ".join(bounds)), {"needle": text.lower()})
         traces = con.execute(
             """SELECT h.trace_id, count(*) AS hits, any_value(t.root_name) AS root_name,
                       min(h.start_ns) AS first_ns

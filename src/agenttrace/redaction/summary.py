@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-COUNT_ATTRIBUTE = "agenttrace.redaction.count"
-TYPES_ATTRIBUTE = "agenttrace.redaction.types"
-KEYS_ATTRIBUTE = "agenttrace.redaction.keys"
+from agenttrace import semconv
+
+COUNT_ATTRIBUTE = semconv.AGENTTRACE_REDACTION_COUNT
+TYPES_ATTRIBUTE = semconv.AGENTTRACE_REDACTION_TYPES
+KEYS_ATTRIBUTE = semconv.AGENTTRACE_REDACTION_KEYS
 
 # A span with thousands of redacted JSON members still gets a bounded summary.
 MAX_KEYS = 64

@@ -21,7 +21,7 @@ from opentelemetry.util.types import AttributeValue
 from agenttrace import semconv as sc
 from agenttrace.sdk._errors import internal_error
 from agenttrace.sdk._events import approval_event, compaction_event, handoff_event, retry_event
-from agenttrace.sdk._kinds import Kind, base_attributes
+from agenttrace.sdk._kinds import Kind, span_attributes
 from agenttrace.sdk._span import SpanHandle, current_handle, start
 
 __all__ = [
@@ -136,11 +136,7 @@ def _scope(
     model: str | None = None,
     links: Sequence[Link] | None = None,
 ) -> SpanScope:
-    span_name, base = base_attributes(kind, name, operation=operation)
-    merged: dict[str, AttributeValue] = dict(base)
-    merged.update({k: v for k, v in extra.items() if v is not None})
-    if attributes:
-        merged.update(attributes)
+    span_name, merged = span_attributes(kind, name, extra, attributes, operation=operation)
     return SpanScope(
         kind, span_name, merged, input=input, capture=capture, model=model, links=links
     )
@@ -370,9 +366,7 @@ def message(
 def retry(attempt: int, *, reason: str | None = None, error: BaseException | None = None) -> None:
     """Mark the current span as attempt ``attempt`` and add an ``agenttrace.retry`` event."""
     try:
-        span = trace.get_current_span()
-        span.set_attribute(sc.AGENTTRACE_RETRY_ATTEMPT, attempt)
-        retry_event(span, attempt=attempt, reason=reason, error=error)
+        retry_event(trace.get_current_span(), attempt=attempt, reason=reason, error=error)
     except Exception as exc:
         internal_error(exc, "retry")
 

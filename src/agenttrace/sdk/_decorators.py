@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 from opentelemetry.util.types import AttributeValue
 
 from agenttrace import semconv as sc
-from agenttrace.sdk._kinds import Kind, base_attributes
+from agenttrace.sdk._kinds import Kind, span_attributes
 from agenttrace.sdk._wrap import make_plan, wrap
 
 __all__ = ["agent", "llm", "memory", "step", "tool", "workflow"]
@@ -23,53 +23,43 @@ R = TypeVar("R")
 Attributes = Mapping[str, AttributeValue]
 
 
-def _decorate(
-    target: Any,
+def _decorator(
+    fn: Any,
     kind: Kind,
     name: str | None,
     *,
     operation: str | None = None,
     extra: Mapping[str, AttributeValue | None] | None = None,
-    attributes: Attributes | None = None,
-    capture: bool | None = None,
-    capture_input: bool | None = None,
-    capture_output: bool | None = None,
+    attributes: Attributes | None,
+    capture: bool | None,
+    capture_input: bool | None,
+    capture_output: bool | None,
     default_name: bool = True,
 ) -> Any:
-    if isinstance(target, (classmethod, staticmethod)):
-        inner = _decorate(
-            target.__func__,
+    """The shared body of every decorator: ``fn`` decorated now (bare use), or the decorator."""
+
+    def decorate(target: Any) -> Any:
+        if isinstance(target, (classmethod, staticmethod)):
+            return type(target)(decorate(target.__func__))
+        if not callable(target):
+            raise TypeError(f"@agenttrace.{kind.value} decorates a callable, got {target!r}")
+        span_name = name
+        if span_name is None and default_name:
+            span_name = getattr(target, "__name__", None) or kind.value
+        full_name, merged = span_attributes(kind, span_name, extra, attributes, operation=operation)
+        plan = make_plan(
+            target,
             kind,
-            name,
-            operation=operation,
-            extra=extra,
-            attributes=attributes,
+            full_name,
+            str(merged.get(sc.GEN_AI_OPERATION_NAME, "step")),
+            merged,
             capture=capture,
             capture_input=capture_input,
             capture_output=capture_output,
-            default_name=default_name,
         )
-        return type(target)(inner)
-    if not callable(target):
-        raise TypeError(f"@agenttrace.{kind.value} decorates a callable, got {target!r}")
-    if name is None and default_name:
-        name = getattr(target, "__name__", None) or kind.value
-    span_name, base = base_attributes(kind, name, operation=operation)
-    merged: dict[str, AttributeValue] = dict(base)
-    merged.update({k: v for k, v in (extra or {}).items() if v is not None})
-    if attributes:
-        merged.update(attributes)
-    plan = make_plan(
-        target,
-        kind,
-        span_name,
-        str(merged.get(sc.GEN_AI_OPERATION_NAME, "step")),
-        merged,
-        capture=capture,
-        capture_input=capture_input,
-        capture_output=capture_output,
-    )
-    return wrap(target, plan)
+        return wrap(target, plan)
+
+    return decorate if fn is None else decorate(fn)
 
 
 @overload
@@ -100,20 +90,16 @@ def agent(
     capture_output: bool | None = None,
 ) -> Any:
     """Trace calls as ``invoke_agent {name}`` spans, with usage and cost aggregated."""
-
-    def decorate(target: Any) -> Any:
-        return _decorate(
-            target,
-            Kind.AGENT,
-            name,
-            extra={sc.GEN_AI_AGENT_ID: agent_id, sc.GEN_AI_AGENT_DESCRIPTION: description},
-            attributes=attributes,
-            capture=capture,
-            capture_input=capture_input,
-            capture_output=capture_output,
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _decorator(
+        fn,
+        Kind.AGENT,
+        name,
+        extra={sc.GEN_AI_AGENT_ID: agent_id, sc.GEN_AI_AGENT_DESCRIPTION: description},
+        attributes=attributes,
+        capture=capture,
+        capture_input=capture_input,
+        capture_output=capture_output,
+    )
 
 
 @overload
@@ -140,19 +126,15 @@ def workflow(
     capture_output: bool | None = None,
 ) -> Any:
     """Trace calls as ``invoke_workflow {name}`` spans, with usage and cost aggregated."""
-
-    def decorate(target: Any) -> Any:
-        return _decorate(
-            target,
-            Kind.WORKFLOW,
-            name,
-            attributes=attributes,
-            capture=capture,
-            capture_input=capture_input,
-            capture_output=capture_output,
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _decorator(
+        fn,
+        Kind.WORKFLOW,
+        name,
+        attributes=attributes,
+        capture=capture,
+        capture_input=capture_input,
+        capture_output=capture_output,
+    )
 
 
 @overload
@@ -179,19 +161,15 @@ def step(
     capture_output: bool | None = None,
 ) -> Any:
     """Trace calls as ``step {name}`` spans (one step of a harness loop)."""
-
-    def decorate(target: Any) -> Any:
-        return _decorate(
-            target,
-            Kind.STEP,
-            name,
-            attributes=attributes,
-            capture=capture,
-            capture_input=capture_input,
-            capture_output=capture_output,
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _decorator(
+        fn,
+        Kind.STEP,
+        name,
+        attributes=attributes,
+        capture=capture,
+        capture_input=capture_input,
+        capture_output=capture_output,
+    )
 
 
 @overload
@@ -222,20 +200,16 @@ def tool(
     capture_output: bool | None = None,
 ) -> Any:
     """Trace calls as ``execute_tool {name}`` spans; arguments and result are captured."""
-
-    def decorate(target: Any) -> Any:
-        return _decorate(
-            target,
-            Kind.TOOL,
-            name,
-            extra={sc.GEN_AI_TOOL_TYPE: tool_type, sc.GEN_AI_TOOL_DESCRIPTION: description},
-            attributes=attributes,
-            capture=capture,
-            capture_input=capture_input,
-            capture_output=capture_output,
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _decorator(
+        fn,
+        Kind.TOOL,
+        name,
+        extra={sc.GEN_AI_TOOL_TYPE: tool_type, sc.GEN_AI_TOOL_DESCRIPTION: description},
+        attributes=attributes,
+        capture=capture,
+        capture_input=capture_input,
+        capture_output=capture_output,
+    )
 
 
 @overload
@@ -272,22 +246,18 @@ def llm(
     as a provider response (usage, response model and id, finish reasons, output); a returned
     iterator or async iterator is traced as a stream until it is exhausted or closed.
     """
-
-    def decorate(target: Any) -> Any:
-        return _decorate(
-            target,
-            Kind.LLM,
-            model,
-            operation=operation,
-            extra={sc.GEN_AI_PROVIDER_NAME: provider},
-            attributes=attributes,
-            capture=capture,
-            capture_input=capture_input,
-            capture_output=capture_output,
-            default_name=False,
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _decorator(
+        fn,
+        Kind.LLM,
+        model,
+        operation=operation,
+        extra={sc.GEN_AI_PROVIDER_NAME: provider},
+        attributes=attributes,
+        capture=capture,
+        capture_input=capture_input,
+        capture_output=capture_output,
+        default_name=False,
+    )
 
 
 @overload
@@ -320,18 +290,14 @@ def memory(
     ``operation`` is ``read``, ``write``, ``search`` or ``delete``; arguments are captured as
     the query and the return value as the records.
     """
-
-    def decorate(target: Any) -> Any:
-        return _decorate(
-            target,
-            Kind.MEMORY,
-            store_id,
-            operation=operation,
-            attributes=attributes,
-            capture=capture,
-            capture_input=capture_input,
-            capture_output=capture_output,
-            default_name=False,
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _decorator(
+        fn,
+        Kind.MEMORY,
+        store_id,
+        operation=operation,
+        attributes=attributes,
+        capture=capture,
+        capture_input=capture_input,
+        capture_output=capture_output,
+        default_name=False,
+    )

@@ -48,7 +48,9 @@ def retry_event(
     reason: str | None = None,
     error: BaseException | None = None,
 ) -> None:
+    """Mark ``span`` as attempt ``attempt`` and add the ``agenttrace.retry`` event."""
     error_name = None if error is None else type(error).__qualname__
+    span.set_attribute(sc.AGENTTRACE_RETRY_ATTEMPT, attempt)
     span.add_event(
         sc.EVENT_RETRY,
         _clean(

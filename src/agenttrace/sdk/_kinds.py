@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from agenttrace import semconv as sc
 
@@ -129,6 +131,26 @@ def base_attributes(
     if name:
         attributes[spec.name_key] = name
     return span_name(op, name), attributes
+
+
+def span_attributes(
+    kind: Kind,
+    name: str | None,
+    extra: Mapping[str, AttributeValue | None] | None = None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+    *,
+    operation: str | None = None,
+) -> tuple[str, dict[str, AttributeValue]]:
+    """The span name and attributes of one span: the type's fixed attributes, then the
+    type-specific ``extra`` ones that were given (None values are left out), then the caller's
+    ``attributes``, which win."""
+    name_of_span, base = base_attributes(kind, name, operation=operation)
+    merged: dict[str, AttributeValue] = dict(base)
+    if extra:
+        merged.update({k: v for k, v in extra.items() if v is not None})
+    if attributes:
+        merged.update(attributes)
+    return name_of_span, merged
 
 
 def span_name(operation: str, name: str | None) -> str:

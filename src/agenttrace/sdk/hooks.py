@@ -25,7 +25,7 @@ from agenttrace.sdk._events import (
     handoff_event,
     retry_event,
 )
-from agenttrace.sdk._kinds import Kind, base_attributes
+from agenttrace.sdk._kinds import Kind, base_attributes, span_attributes
 from agenttrace.sdk._span import SpanHandle, error_type, start
 from agenttrace.sdk._tracer import SCOPE_NAME, SDK_VERSION
 from agenttrace.sdk._usage import Usage
@@ -120,11 +120,7 @@ class AgentHooks:
         operation: str | None = None,
         request_model: str | None = None,
     ) -> SpanHandle:
-        span_name, base = base_attributes(kind, name, operation=operation)
-        merged: dict[str, AttributeValue] = dict(base)
-        merged.update({k: v for k, v in extra.items() if v is not None})
-        if attributes:
-            merged.update(attributes)
+        span_name, merged = span_attributes(kind, name, extra, attributes, operation=operation)
         handle = start(
             kind,
             span_name,
@@ -472,9 +468,7 @@ class AgentHooks:
         error: BaseException | None = None,
     ) -> None:
         """Attempt ``attempt`` of the span under ``key_or_parent`` (or the current span)."""
-        span = self._target(key_or_parent)
-        span.set_attribute(sc.AGENTTRACE_RETRY_ATTEMPT, attempt)
-        retry_event(span, attempt=attempt, reason=reason, error=error)
+        retry_event(self._target(key_or_parent), attempt=attempt, reason=reason, error=error)
 
     @_guarded
     def error(self, key: Hashable, error: BaseException) -> None:

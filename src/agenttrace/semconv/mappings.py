@@ -27,6 +27,12 @@ MAPPINGS: Final[dict[str, Any]] = {
             "EVALUATOR": "agenttrace:custom",
         },
         "renames": {
+            "llm.request.model_name": "gen_ai.request.model",
+            "llm.response.model_name": "gen_ai.response.model",
+            "embedding.model_name": "gen_ai.request.model",
+            "reranker.model_name": "gen_ai.request.model",
+            "llm.finish_reason": "gen_ai.response.finish_reasons",
+            "tool.id": "gen_ai.tool.call.id",
             "llm.model_name": "gen_ai.request.model",
             "llm.provider": "gen_ai.provider.name",
             "llm.system": "gen_ai.provider.name",
@@ -65,6 +71,7 @@ MAPPINGS: Final[dict[str, Any]] = {
             },
         },
         "also_set": {"session.id": ["gen_ai.conversation.id"]},
+        "companions": {"input.value": ["input.mime_type"], "output.value": ["output.mime_type"]},
         "message_prefixes": {
             "llm.input_messages": "gen_ai.input.messages",
             "llm.output_messages": "gen_ai.output.messages",
@@ -78,7 +85,12 @@ MAPPINGS: Final[dict[str, Any]] = {
             "gen_ai.usage.completion_tokens",
             "gen_ai.prompt.0.role",
         ],
+        "detect_by_renames": True,
         "renames": {
+            "gen_ai.usage.reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
+            "llm.usage.reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
+            "gen_ai.response.finish_reason": "gen_ai.response.finish_reasons",
+            "llm.response.finish_reason": "gen_ai.response.finish_reasons",
             "gen_ai.system": "gen_ai.provider.name",
             "gen_ai.usage.prompt_tokens": "gen_ai.usage.input_tokens",
             "gen_ai.usage.completion_tokens": "gen_ai.usage.output_tokens",
@@ -94,6 +106,7 @@ MAPPINGS: Final[dict[str, Any]] = {
     },
     "openllmetry": {
         "detect": ["traceloop.span.kind", "traceloop.entity.name", "llm.request.type"],
+        "detect_by_renames": True,
         "kind_attribute": "traceloop.span.kind",
         "span_kind": {
             "workflow": "invoke_workflow",
@@ -105,8 +118,8 @@ MAPPINGS: Final[dict[str, Any]] = {
             "traceloop.workflow.name": "agenttrace.workflow.name",
             "traceloop.association.properties.session_id": "agenttrace.session.id",
             "traceloop.association.properties.user_id": "agenttrace.user.id",
-            "llm.usage.total_tokens": "llm.usage.total_tokens",
         },
+        "entity_attribute": "traceloop.entity.name",
         "entity_name_by_kind": {
             "invoke_agent": "gen_ai.agent.name",
             "execute_tool": "gen_ai.tool.name",
@@ -136,5 +149,155 @@ MAPPINGS: Final[dict[str, Any]] = {
             "completion": "text_completion",
             "embedding": "embeddings",
         },
+    },
+    "logfire": {
+        "detect": ["logfire.msg_template"],
+        "kind_attribute": "logfire.msg_template",
+        "span_kind": {
+            "Agent run: {name!r}": "invoke_agent",
+            "Function: {name}": "execute_tool",
+            "Handoff: {from_agent} → {to_agent}": "agenttrace:handoff",
+            "Guardrail {name!r} {triggered=}": "agenttrace:guardrail",
+            "OpenAI Agents trace: {name}": "invoke_workflow",
+            "Responses API with {gen_ai.request.model!r}": "chat",
+            "Chat completion with {gen_ai.request.model!r}": "chat",
+            "Chat Completion with {request_data[model]!r}": "chat",
+            "Embedding Creation with {request_data[model]!r}": "embeddings",
+            "Message with {request_data[model]!r}": "chat",
+        },
+        "entity_attribute": "name",
+        "entity_name_by_kind": {
+            "invoke_agent": "gen_ai.agent.name",
+            "execute_tool": "gen_ai.tool.name",
+            "invoke_workflow": "agenttrace.workflow.name",
+            "agenttrace:guardrail": "agenttrace.step.name",
+        },
+        "content_by_kind": {
+            "execute_tool": {
+                "input": "gen_ai.tool.call.arguments",
+                "output": "gen_ai.tool.call.result",
+            },
+            "chat": {
+                "input": "gen_ai.input.messages",
+                "output": "gen_ai.output.messages",
+                "request_data": "gen_ai.input.messages",
+                "response_data": "gen_ai.output.messages",
+            },
+            "agenttrace:handoff": {
+                "from_agent": "agenttrace.sender.agent.name",
+                "to_agent": "agenttrace.receiver.agent.name",
+            },
+            "invoke_workflow": {"group_id": "gen_ai.conversation.id"},
+        },
+        "json_fields_by_kind": {
+            "chat": {
+                "usage": {
+                    "input_tokens": "gen_ai.usage.input_tokens",
+                    "output_tokens": "gen_ai.usage.output_tokens",
+                },
+                "response": {
+                    "id": "gen_ai.response.id",
+                    "model": "gen_ai.response.model",
+                    "usage.input_tokens": "gen_ai.usage.input_tokens",
+                    "usage.output_tokens": "gen_ai.usage.output_tokens",
+                    "usage.input_tokens_details.cached_tokens": "gen_ai.usage.cache_read.input_tokens",
+                    "usage.output_tokens_details.reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
+                },
+                "request_data": {"model": "gen_ai.request.model"},
+                "response_data": {
+                    "model": "gen_ai.response.model",
+                    "usage.prompt_tokens": "gen_ai.usage.input_tokens",
+                    "usage.completion_tokens": "gen_ai.usage.output_tokens",
+                    "usage.input_tokens": "gen_ai.usage.input_tokens",
+                    "usage.output_tokens": "gen_ai.usage.output_tokens",
+                },
+            }
+        },
+        "also_set": {"gen_ai.conversation.id": ["agenttrace.session.id"]},
+        "name_from_attribute": "logfire.msg",
+        "events_attribute": "events",
+    },
+    "mlflow": {
+        "detect": ["mlflow.spanType"],
+        "kind_attribute": "mlflow.spanType",
+        "json_encoded_values": True,
+        "span_kind": {
+            "LLM": "chat",
+            "CHAT_MODEL": "chat",
+            "EMBEDDING": "embeddings",
+            "RETRIEVER": "retrieval",
+            "RERANKER": "retrieval",
+            "TOOL": "execute_tool",
+            "AGENT": "invoke_agent",
+            "CHAIN": "invoke_workflow",
+            "GUARDRAIL": "agenttrace:guardrail",
+        },
+        "renames": {
+            "mlflow.llm.model": "gen_ai.request.model",
+            "mlflow.chat.tools": "gen_ai.tool.definitions",
+        },
+        "content_by_kind": {
+            "execute_tool": {
+                "mlflow.spanInputs": "gen_ai.tool.call.arguments",
+                "mlflow.spanOutputs": "gen_ai.tool.call.result",
+            },
+            "chat": {
+                "mlflow.spanInputs": "gen_ai.input.messages",
+                "mlflow.spanOutputs": "gen_ai.output.messages",
+            },
+            "invoke_agent": {
+                "mlflow.spanInputs": "gen_ai.input.messages",
+                "mlflow.spanOutputs": "gen_ai.output.messages",
+            },
+            "invoke_workflow": {
+                "mlflow.spanInputs": "gen_ai.input.messages",
+                "mlflow.spanOutputs": "gen_ai.output.messages",
+            },
+        },
+        "json_fields_by_kind": {
+            "*": {
+                "mlflow.chat.tokenUsage": {
+                    "input_tokens": "gen_ai.usage.input_tokens",
+                    "output_tokens": "gen_ai.usage.output_tokens",
+                },
+                "mlflow.llm.cost": {"total_cost": "agenttrace.cost.usd"},
+            }
+        },
+    },
+    "*": {
+        "precedence": ["openinference", "openllmetry", "logfire", "mlflow", "gen_ai_legacy"],
+        "provider_values": {
+            "az.ai.openai": "azure.ai.openai",
+            "azure": "azure.ai.openai",
+            "azure_openai": "azure.ai.openai",
+            "aws": "aws.bedrock",
+            "bedrock": "aws.bedrock",
+            "google": "gcp.gen_ai",
+            "vertexai": "gcp.vertex_ai",
+            "vertex_ai": "gcp.vertex_ai",
+            "gemini": "gcp.gemini",
+            "mistralai": "mistral_ai",
+            "mistral": "mistral_ai",
+            "xai": "x_ai",
+            "watsonx": "ibm.watsonx.ai",
+        },
+        "span_name_subjects": {
+            "chat": "gen_ai.request.model",
+            "text_completion": "gen_ai.request.model",
+            "generate_content": "gen_ai.request.model",
+            "embeddings": "gen_ai.request.model",
+            "retrieval": "gen_ai.data_source.id",
+            "execute_tool": "gen_ai.tool.name",
+            "invoke_agent": "gen_ai.agent.name",
+            "invoke_workflow": "agenttrace.workflow.name",
+            "agenttrace:step": "agenttrace.step.name",
+        },
+        "bare_span_names": ["chat", "text_completion", "generate_content", "embeddings"],
+        "subject_from_span_name": [
+            "invoke_agent",
+            "execute_tool",
+            "invoke_workflow",
+            "agenttrace:step",
+        ],
     },
 }
