@@ -96,28 +96,15 @@ def _fail(console: Any, message: str) -> None:
 def _redactor(console: Any, redact: bool, config_path: Path | None) -> Redactor | None:
     if not redact and config_path is None:
         return None
-    from agenttrace.redaction import RedactionConfig, RedactionConfigError, Redactor
+    from agenttrace.redaction import RedactionConfigError, Redactor
+    from agenttrace.redaction.config_file import load_config
 
     if config_path is None:
         return Redactor()
     try:
-        text = config_path.read_text()
-    except OSError as exc:
-        _fail(console, f"cannot read redaction config {config_path}: {exc.strerror}")
-    try:
-        if config_path.suffix == ".json":
-            import orjson
-
-            data = orjson.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-        if isinstance(data, dict) and "redaction" in data:
-            data = data["redaction"]
-        return Redactor(RedactionConfig.from_dict(data))
-    except (ValueError, RedactionConfigError) as exc:
-        _fail(console, f"invalid redaction config {config_path}: {exc}")
+        return Redactor(load_config(config_path))  # YAML, JSON, or a collector config
+    except RedactionConfigError as exc:
+        _fail(console, f"invalid redaction config: {exc}")
     return None
 
 

@@ -18,7 +18,7 @@ from agenttrace import semconv
 from agenttrace.importers import get_importer
 from agenttrace.importers._base import ImportUnit
 from agenttrace.importers._io import Problem, ProblemLog
-from agenttrace.importers._redact import redact_request
+from agenttrace.redaction.otlp import redact_request
 from agenttrace.importers.sinks import Sink
 from agenttrace.redaction import Redactor
 

@@ -19,7 +19,7 @@ from opentelemetry.trace import Link
 from opentelemetry.util.types import AttributeValue
 
 from agenttrace import semconv as sc
-from agenttrace.sdk._errors import internal_error
+from agenttrace.sdk._errors import guarded, internal_error
 from agenttrace.sdk._events import approval_event, compaction_event, handoff_event, retry_event
 from agenttrace.sdk._kinds import Kind, span_attributes
 from agenttrace.sdk._span import SpanHandle, current_handle, start
@@ -277,6 +277,7 @@ def current_span() -> SpanHandle | None:
     return current_handle()
 
 
+@guarded("compaction")
 def compaction(
     strategy: str,
     *,
@@ -287,36 +288,32 @@ def compaction(
     messages_dropped: int | None = None,
 ) -> None:
     """An ``agenttrace.compaction`` event on the current span (context was compacted)."""
-    try:
-        compaction_event(
-            trace.get_current_span(),
-            strategy=strategy,
-            trigger=trigger,
-            tokens_before=tokens_before,
-            tokens_after=tokens_after,
-            summarizer_model=summarizer_model,
-            messages_dropped=messages_dropped,
-        )
-    except Exception as exc:
-        internal_error(exc, "compaction")
+    compaction_event(
+        trace.get_current_span(),
+        strategy=strategy,
+        trigger=trigger,
+        tokens_before=tokens_before,
+        tokens_after=tokens_after,
+        summarizer_model=summarizer_model,
+        messages_dropped=messages_dropped,
+    )
 
 
+@guarded("approval")
 def approval(
     action: str, decision: str, *, approver: str | None = None, wait_ms: float | None = None
 ) -> None:
     """An ``agenttrace.approval`` event; ``decision`` is allow, deny or require_approval."""
-    try:
-        approval_event(
-            trace.get_current_span(),
-            action=action,
-            decision=decision,
-            approver=approver,
-            wait_ms=wait_ms,
-        )
-    except Exception as exc:
-        internal_error(exc, "approval")
+    approval_event(
+        trace.get_current_span(),
+        action=action,
+        decision=decision,
+        approver=approver,
+        wait_ms=wait_ms,
+    )
 
 
+@guarded("handoff")
 def handoff(
     sender: str,
     receiver: str,
@@ -328,21 +325,18 @@ def handoff(
     link_to: trace.SpanContext | SpanHandle | None = None,
 ) -> None:
     """An ``agenttrace.handoff`` event; ``link_to`` also links the receiver's span."""
-    try:
-        handoff_event(
-            trace.get_current_span(),
-            sender=sender,
-            receiver=receiver,
-            reason=reason,
-            message_id=message_id,
-            sender_id=sender_id,
-            receiver_id=receiver_id,
-        )
-        handle = current_handle()
-        if link_to is not None and handle is not None:
-            handle.add_link(link_to, sc.AgenttraceLinkTypeValues.HANDOFF.value)
-    except Exception as exc:
-        internal_error(exc, "handoff")
+    handoff_event(
+        trace.get_current_span(),
+        sender=sender,
+        receiver=receiver,
+        reason=reason,
+        message_id=message_id,
+        sender_id=sender_id,
+        receiver_id=receiver_id,
+    )
+    handle = current_handle()
+    if link_to is not None and handle is not None:
+        handle.add_link(link_to, sc.AgenttraceLinkTypeValues.HANDOFF.value)
 
 
 def message(
@@ -363,23 +357,19 @@ def message(
     )
 
 
+@guarded("retry")
 def retry(attempt: int, *, reason: str | None = None, error: BaseException | None = None) -> None:
     """Mark the current span as attempt ``attempt`` and add an ``agenttrace.retry`` event."""
-    try:
-        retry_event(trace.get_current_span(), attempt=attempt, reason=reason, error=error)
-    except Exception as exc:
-        internal_error(exc, "retry")
+    retry_event(trace.get_current_span(), attempt=attempt, reason=reason, error=error)
 
 
+@guarded("record_memory_access")
 def record_memory_access(operation: str, *, keys: Sequence[str] | None = None) -> None:
     """An ``agenttrace.memory.access`` event, for accesses too small to deserve a span."""
-    try:
-        attributes: dict[str, AttributeValue] = {sc.AGENTTRACE_MEMORY_OPERATION: operation}
-        if keys:
-            attributes[sc.AGENTTRACE_MEMORY_KEYS] = list(keys)
-        trace.get_current_span().add_event(sc.EVENT_MEMORY_ACCESS, attributes)
-    except Exception as exc:
-        internal_error(exc, "record_memory_access")
+    attributes: dict[str, AttributeValue] = {sc.AGENTTRACE_MEMORY_OPERATION: operation}
+    if keys:
+        attributes[sc.AGENTTRACE_MEMORY_KEYS] = list(keys)
+    trace.get_current_span().add_event(sc.EVENT_MEMORY_ACCESS, attributes)
 
 
 def _set_on_current(where: str, attributes: Mapping[str, AttributeValue | None]) -> None:

@@ -6,12 +6,17 @@ that a bug in agenttrace cannot hide behind the rule.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections.abc import Callable
+from typing import ParamSpec
 
 logger = logging.getLogger("agenttrace")
 
 _RAISE_ENV = "AGENTTRACE_RAISE_INTERNAL_ERRORS"
+
+P = ParamSpec("P")
 
 
 class AgentTraceInternalError(RuntimeError):
@@ -37,3 +42,19 @@ def internal_error(exc: BaseException, where: str) -> None:
         _RAISE_ENV,
     )
     logger.debug("agenttrace internal error detail", exc_info=exc)
+
+
+def guarded(where: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """Decorate an agent-side helper so that its failures go to :func:`internal_error`."""
+
+    def decorate(fn: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                fn(*args, **kwargs)
+            except Exception as exc:
+                internal_error(exc, where)
+
+        return wrapper
+
+    return decorate

@@ -8,24 +8,23 @@ from ``parent_key`` or, without one, from the ambient OTel context at start.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, ParamSpec
 
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.util.types import AttributeValue
 
 from agenttrace import semconv as sc
-from agenttrace.sdk._errors import internal_error
+from agenttrace.sdk._errors import guarded
 from agenttrace.sdk._events import (
     approval_event,
     compaction_event,
     handoff_event,
     retry_event,
 )
-from agenttrace.sdk._kinds import Kind, base_attributes, span_attributes
+from agenttrace.sdk._kinds import Kind, span_attributes
 from agenttrace.sdk._span import SpanHandle, error_type, start
 from agenttrace.sdk._tracer import SCOPE_NAME, SDK_VERSION
 from agenttrace.sdk._usage import Usage
@@ -33,7 +32,6 @@ from agenttrace.sdk._usage import Usage
 __all__ = ["AgentHooks"]
 
 P = ParamSpec("P")
-R = TypeVar("R")
 
 # Upstream GenAI request attributes (gen_ai.request.*) recognised in ``request_params``.
 _REQUEST_PARAMS = {
@@ -50,18 +48,9 @@ _REQUEST_PARAMS = {
 }
 
 
-def _guarded(
-    method: Callable[Concatenate[AgentHooks, P], None],
-) -> Callable[Concatenate[AgentHooks, P], None]:
+def _guarded(method: Callable[P, None]) -> Callable[P, None]:
     """Hooks run inside agent code: an internal failure must never propagate."""
-
-    def wrapper(self: AgentHooks, *args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            method(self, *args, **kwargs)
-        except Exception as exc:
-            internal_error(exc, f"AgentHooks.{method.__name__}")
-
-    return functools.update_wrapper(wrapper, method)  # type: ignore[return-value]
+    return guarded(f"AgentHooks.{method.__name__}")(method)
 
 
 def _request_attributes(params: Mapping[str, Any]) -> dict[str, AttributeValue]:
@@ -108,6 +97,28 @@ class AgentHooks:
         handle = self._handles.get(parent_key)
         return None if handle is None else handle.context
 
+    def _open(
+        self,
+        kind: Kind,
+        name: str | None,
+        parent_key: Hashable | None,
+        extra: Mapping[str, AttributeValue | None],
+        attributes: Mapping[str, AttributeValue] | None,
+        *,
+        operation: str | None = None,
+        request_model: str | None = None,
+    ) -> SpanHandle:
+        span_name, merged = span_attributes(kind, name, extra, attributes, operation=operation)
+        return start(
+            kind,
+            span_name,
+            merged,
+            parent=self._parent(parent_key),
+            capture=self._capture,
+            request_model=request_model,
+            tracer=self._tracer,
+        )
+
     def _start(
         self,
         key: Hashable,
@@ -120,15 +131,15 @@ class AgentHooks:
         operation: str | None = None,
         request_model: str | None = None,
     ) -> SpanHandle:
-        span_name, merged = span_attributes(kind, name, extra, attributes, operation=operation)
-        handle = start(
+        """Open a span and keep it under ``key`` until its ``*_end`` hook."""
+        handle = self._open(
             kind,
-            span_name,
-            merged,
-            parent=self._parent(parent_key),
-            capture=self._capture,
+            name,
+            parent_key,
+            extra,
+            attributes,
+            operation=operation,
             request_model=request_model,
-            tracer=self._tracer,
         )
         with self._lock:
             previous = self._handles.get(key)
@@ -373,23 +384,14 @@ class AgentHooks:
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         """One complete memory span (read, write, search or delete)."""
-        span_name, base = base_attributes(Kind.MEMORY, store_id, operation=operation)
-        merged: dict[str, AttributeValue] = dict(base)
-        if keys:
-            merged[sc.AGENTTRACE_MEMORY_KEYS] = list(keys)
         if record_count is None and isinstance(records, Sequence) and not isinstance(records, str):
             record_count = len(records)
-        if record_count is not None:
-            merged[sc.GEN_AI_MEMORY_RECORD_COUNT] = record_count
-        if attributes:
-            merged.update(attributes)
-        handle = start(
-            Kind.MEMORY,
-            span_name,
-            merged,
-            parent=self._parent(parent_key),
-            capture=self._capture,
-            tracer=self._tracer,
+        extra: dict[str, AttributeValue | None] = {
+            sc.AGENTTRACE_MEMORY_KEYS: list(keys) if keys else None,
+            sc.GEN_AI_MEMORY_RECORD_COUNT: record_count,
+        }
+        handle = self._open(
+            Kind.MEMORY, store_id, parent_key, extra, attributes, operation=operation
         )
         handle.set_input(query)
         handle.set_output(records)

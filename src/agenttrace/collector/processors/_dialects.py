@@ -1,233 +1,137 @@
-"""Mapping entries the normalize processor needs beyond ``agenttrace.semconv.mappings``.
+"""The mapping data (``agenttrace.semconv.mappings.MAPPINGS``) compiled into lookup tables.
 
-The shared mapping data (``semconv/mappings.yaml``) is the source of truth; the entries here
-extend it, in the same shape, with what it does not (yet) express: more OpenInference and
-OpenLLMetry names, and the Logfire and MLflow dialects. :func:`merged_mappings` combines both,
-the shared data winning wherever both define an entry.
-
-Keys understood per dialect, beyond the shared ones (``detect``, ``kind_attribute``,
-``span_kind``, ``renames``, ``content_by_kind``, ``entity_name_by_kind``, ``also_set``,
-``message_prefixes``, ``tools_prefix``, ``llm_request_type``):
-
-* ``detect_by_renames``: every ``renames`` source also marks the dialect;
-* ``entity_attribute``: the attribute ``entity_name_by_kind`` reads (default
-  ``traceloop.entity.name``);
-* ``json_fields_by_kind``: ``{operation: {attribute: {dotted.path: target}}}``, fields picked
-  out of a JSON-valued attribute;
-* ``companions``: attributes that only describe another one (``input.mime_type``) and go
-  when it is mapped;
-* ``json_encoded_values``: attribute values are JSON-encoded (MLflow stores ``"LLM"`` as
-  ``'"LLM"'``);
-* ``name_from_attribute``: for spans whose operation stays unknown, the span name is replaced by
-  this attribute when the name is a format template (Logfire names spans ``Function: {name}``);
-* ``events_attribute``: a JSON list of ``gen_ai.*.message`` events holding both directions.
+``semconv/mappings.yaml`` is the single source of truth for how other conventions map to
+agenttrace's; its header documents every key. This module only turns the data into the
+structures the normalize processor looks things up in, once per processor.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any
 
-from agenttrace import semconv
-
-_TOOL_IO = {
-    "input": semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
-    "output": semconv.GEN_AI_TOOL_CALL_RESULT,
-}
-_MESSAGES_IO = {"input": semconv.GEN_AI_INPUT_MESSAGES, "output": semconv.GEN_AI_OUTPUT_MESSAGES}
-
-EXTRA_MAPPINGS: Final[dict[str, dict[str, Any]]] = {
-    "openinference": {
-        "renames": {
-            "llm.request.model_name": semconv.GEN_AI_REQUEST_MODEL,
-            "llm.response.model_name": semconv.GEN_AI_RESPONSE_MODEL,
-            "embedding.model_name": semconv.GEN_AI_REQUEST_MODEL,
-            "reranker.model_name": semconv.GEN_AI_REQUEST_MODEL,
-            "llm.finish_reason": semconv.GEN_AI_RESPONSE_FINISH_REASONS,
-            "tool.id": semconv.GEN_AI_TOOL_CALL_ID,
-        },
-        "companions": {"input.value": ["input.mime_type"], "output.value": ["output.mime_type"]},
-    },
-    # Their names are namespaced and unambiguous: any renamed attribute marks the dialect.
-    "openllmetry": {"detect_by_renames": True},
-    "gen_ai_legacy": {
-        "detect_by_renames": True,
-        "renames": {
-            "gen_ai.usage.reasoning_tokens": semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-            "llm.usage.reasoning_tokens": semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-            "gen_ai.response.finish_reason": semconv.GEN_AI_RESPONSE_FINISH_REASONS,
-            "llm.response.finish_reason": semconv.GEN_AI_RESPONSE_FINISH_REASONS,
-        },
-    },
-    # Logfire (and the OpenAI Agents SDK through logfire.instrument_openai_agents): spans are
-    # named by their message template; plain attribute names carry the payload.
-    "logfire": {
-        "detect": ["logfire.msg_template"],
-        "kind_attribute": "logfire.msg_template",
-        "span_kind": {
-            "Agent run: {name!r}": "invoke_agent",
-            "Function: {name}": "execute_tool",
-            "Handoff: {from_agent} → {to_agent}": "agenttrace:handoff",
-            "Guardrail {name!r} {triggered=}": "agenttrace:guardrail",
-            "OpenAI Agents trace: {name}": "invoke_workflow",
-            "Responses API with {gen_ai.request.model!r}": "chat",
-            "Chat completion with {gen_ai.request.model!r}": "chat",
-            "Chat Completion with {request_data[model]!r}": "chat",
-            "Embedding Creation with {request_data[model]!r}": "embeddings",
-            "Message with {request_data[model]!r}": "chat",
-        },
-        "entity_attribute": "name",
-        "entity_name_by_kind": {
-            "invoke_agent": semconv.GEN_AI_AGENT_NAME,
-            "execute_tool": semconv.GEN_AI_TOOL_NAME,
-            "invoke_workflow": semconv.AGENTTRACE_WORKFLOW_NAME,
-            "agenttrace:guardrail": semconv.AGENTTRACE_STEP_NAME,
-        },
-        "content_by_kind": {
-            "execute_tool": _TOOL_IO,
-            "chat": {
-                **_MESSAGES_IO,
-                "request_data": semconv.GEN_AI_INPUT_MESSAGES,
-                "response_data": semconv.GEN_AI_OUTPUT_MESSAGES,
-            },
-            "agenttrace:handoff": {
-                "from_agent": semconv.AGENTTRACE_SENDER_AGENT_NAME,
-                "to_agent": semconv.AGENTTRACE_RECEIVER_AGENT_NAME,
-            },
-            "invoke_workflow": {
-                "group_id": semconv.GEN_AI_CONVERSATION_ID,
-            },
-        },
-        "json_fields_by_kind": {
-            "chat": {
-                "usage": {
-                    "input_tokens": semconv.GEN_AI_USAGE_INPUT_TOKENS,
-                    "output_tokens": semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
-                },
-                "response": {
-                    "id": semconv.GEN_AI_RESPONSE_ID,
-                    "model": semconv.GEN_AI_RESPONSE_MODEL,
-                    "usage.input_tokens": semconv.GEN_AI_USAGE_INPUT_TOKENS,
-                    "usage.output_tokens": semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
-                    "usage.input_tokens_details.cached_tokens": (
-                        semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
-                    ),
-                    "usage.output_tokens_details.reasoning_tokens": (
-                        semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
-                    ),
-                },
-                "request_data": {"model": semconv.GEN_AI_REQUEST_MODEL},
-                "response_data": {
-                    "model": semconv.GEN_AI_RESPONSE_MODEL,
-                    "usage.prompt_tokens": semconv.GEN_AI_USAGE_INPUT_TOKENS,
-                    "usage.completion_tokens": semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
-                    "usage.input_tokens": semconv.GEN_AI_USAGE_INPUT_TOKENS,
-                    "usage.output_tokens": semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
-                },
-            },
-        },
-        "also_set": {semconv.GEN_AI_CONVERSATION_ID: [semconv.AGENTTRACE_SESSION_ID]},
-        "name_from_attribute": "logfire.msg",
-        "events_attribute": "events",
-    },
-    # MLflow tracing: mlflow.* attribute values are JSON-encoded.
-    "mlflow": {
-        "detect": ["mlflow.spanType"],
-        "kind_attribute": "mlflow.spanType",
-        "json_encoded_values": True,
-        "span_kind": {
-            "LLM": "chat",
-            "CHAT_MODEL": "chat",
-            "EMBEDDING": "embeddings",
-            "RETRIEVER": "retrieval",
-            "RERANKER": "retrieval",
-            "TOOL": "execute_tool",
-            "AGENT": "invoke_agent",
-            "CHAIN": "invoke_workflow",
-            "GUARDRAIL": "agenttrace:guardrail",
-        },
-        "renames": {
-            "mlflow.llm.model": semconv.GEN_AI_REQUEST_MODEL,
-            "mlflow.chat.tools": semconv.GEN_AI_TOOL_DEFINITIONS,
-        },
-        "content_by_kind": {
-            op: {"mlflow.spanInputs": target_in, "mlflow.spanOutputs": target_out}
-            for op, target_in, target_out in (
-                (
-                    "execute_tool",
-                    semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
-                    semconv.GEN_AI_TOOL_CALL_RESULT,
-                ),
-                ("chat", semconv.GEN_AI_INPUT_MESSAGES, semconv.GEN_AI_OUTPUT_MESSAGES),
-                ("invoke_agent", semconv.GEN_AI_INPUT_MESSAGES, semconv.GEN_AI_OUTPUT_MESSAGES),
-                ("invoke_workflow", semconv.GEN_AI_INPUT_MESSAGES, semconv.GEN_AI_OUTPUT_MESSAGES),
-            )
-        },
-        "json_fields_by_kind": {
-            "*": {
-                "mlflow.chat.tokenUsage": {
-                    "input_tokens": semconv.GEN_AI_USAGE_INPUT_TOKENS,
-                    "output_tokens": semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
-                },
-                "mlflow.llm.cost": {"total_cost": semconv.AGENTTRACE_COST_USD},
-            },
-        },
-    },
-}
-
-# Provider values other instrumentations use, as the GenAI ``gen_ai.provider.name`` values.
-PROVIDER_VALUES: Final[dict[str, str]] = {
-    "az.ai.openai": "azure.ai.openai",
-    "azure": "azure.ai.openai",
-    "azure_openai": "azure.ai.openai",
-    "aws": "aws.bedrock",
-    "bedrock": "aws.bedrock",
-    "google": "gcp.gen_ai",
-    "vertexai": "gcp.vertex_ai",
-    "vertex_ai": "gcp.vertex_ai",
-    "gemini": "gcp.gemini",
-    "mistralai": "mistral_ai",
-    "mistral": "mistral_ai",
-    "xai": "x_ai",
-    "watsonx": "ibm.watsonx.ai",
-}
-
-# Span name per operation: the attribute whose value follows the operation in the name.
-SPAN_NAME_ATTRIBUTE: Final[dict[str, str]] = {
-    "chat": semconv.GEN_AI_REQUEST_MODEL,
-    "text_completion": semconv.GEN_AI_REQUEST_MODEL,
-    "generate_content": semconv.GEN_AI_REQUEST_MODEL,
-    "embeddings": semconv.GEN_AI_REQUEST_MODEL,
-    "retrieval": semconv.GEN_AI_DATA_SOURCE_ID,
-    "execute_tool": semconv.GEN_AI_TOOL_NAME,
-    "invoke_agent": semconv.GEN_AI_AGENT_NAME,
-    "invoke_workflow": semconv.AGENTTRACE_WORKFLOW_NAME,
-    "agenttrace:step": semconv.AGENTTRACE_STEP_NAME,
-}
-
-# When a dialect names the operation but not its subject, the span's own name is the subject.
-NAME_FALLBACK: Final[dict[str, str]] = {
-    "invoke_agent": semconv.GEN_AI_AGENT_NAME,
-    "execute_tool": semconv.GEN_AI_TOOL_NAME,
-    "invoke_workflow": semconv.AGENTTRACE_WORKFLOW_NAME,
-    "agenttrace:step": semconv.AGENTTRACE_STEP_NAME,
-}
-
-# Dialects in precedence order when several mark the same span.
-DIALECT_ORDER: Final = ("openinference", "openllmetry", "logfire", "mlflow", "gen_ai_legacy")
+# The MAPPINGS entry that is not a dialect but rules for spans of every dialect.
+SHARED = "*"
+# The attribute OpenLLMetry names its request type in; ``llm_request_type`` maps its values.
+_LLM_REQUEST_TYPE = "llm.request.type"
 
 
-def merged_mappings(shared: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """``shared`` (the semconv mapping data) completed with :data:`EXTRA_MAPPINGS`."""
-    merged: dict[str, dict[str, Any]] = copy.deepcopy(EXTRA_MAPPINGS)
-    for dialect, spec in shared.items():
-        target = merged.setdefault(dialect, {})
-        for key, value in spec.items():
-            if isinstance(value, dict) and isinstance(target.get(key), dict):
-                target[key] = {**target[key], **value}
-            elif isinstance(value, list) and isinstance(target.get(key), list):
-                target[key] = list(dict.fromkeys([*value, *target[key]]))
-            else:
-                target[key] = copy.deepcopy(value)
-    return merged
+def merged_mappings(mappings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The dialect entries of ``mappings``: every entry but :data:`SHARED`."""
+    return {name: spec for name, spec in mappings.items() if name != SHARED}
+
+
+@dataclass(frozen=True)
+class SharedRules:
+    """The :data:`SHARED` entry: rules that hold whichever dialect a span speaks."""
+
+    precedence: tuple[str, ...]
+    provider_values: dict[str, str]
+    span_name_subjects: dict[str, str]
+    bare_span_names: frozenset[str]
+    # operation -> its subject attribute, for operations whose subject may be the span name
+    subject_from_span_name: dict[str, str]
+
+    @classmethod
+    def compile(cls, mappings: Mapping[str, Any]) -> SharedRules:
+        spec = mappings[SHARED]
+        subjects = dict(spec["span_name_subjects"])
+        return cls(
+            precedence=tuple(spec["precedence"]),
+            provider_values=dict(spec["provider_values"]),
+            span_name_subjects=subjects,
+            bare_span_names=frozenset(spec["bare_span_names"]),
+            subject_from_span_name={op: subjects[op] for op in spec["subject_from_span_name"]},
+        )
+
+    def in_precedence_order(self, names: Mapping[str, Any]) -> list[str]:
+        """``names`` ordered by :attr:`precedence`; any it does not list come last."""
+        rank = {name: index for index, name in enumerate(self.precedence)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
+
+
+@dataclass
+class Dialect:
+    """One dialect's mapping data, compiled into lookup tables."""
+
+    name: str
+    detect: frozenset[str]
+    kind_sources: list[tuple[str, dict[str, str]]]
+    renames: dict[str, str]
+    by_kind: dict[str, dict[str, str]]
+    json_fields: dict[str, dict[str, dict[str, str]]]
+    also_set: dict[str, list[str]]
+    companions: dict[str, list[str]]
+    message_prefixes: dict[str, str]
+    tools_prefixes: dict[str, str]
+    json_encoded: bool
+    name_from_attribute: str | None
+    events_attribute: str | None
+
+    @classmethod
+    def compile(cls, name: str, spec: Mapping[str, Any]) -> Dialect:
+        kind_sources: list[tuple[str, dict[str, str]]] = []
+        if spec.get("kind_attribute"):
+            kind_sources.append((spec["kind_attribute"], dict(spec.get("span_kind", {}))))
+        if spec.get("llm_request_type"):
+            kind_sources.append((_LLM_REQUEST_TYPE, dict(spec["llm_request_type"])))
+        renames = dict(spec.get("renames", {}))
+        by_kind: dict[str, dict[str, str]] = {
+            op: dict(mapping) for op, mapping in spec.get("content_by_kind", {}).items()
+        }
+        for op, target in spec.get("entity_name_by_kind", {}).items():
+            by_kind.setdefault(op, {})[spec["entity_attribute"]] = target
+        detect = set(spec.get("detect", ())) | {attr for attr, _ in kind_sources}
+        if spec.get("detect_by_renames"):
+            detect |= set(renames)
+        return cls(
+            name=name,
+            detect=frozenset(detect),
+            kind_sources=kind_sources,
+            renames=renames,
+            by_kind=by_kind,
+            json_fields={op: dict(v) for op, v in spec.get("json_fields_by_kind", {}).items()},
+            also_set={k: list(v) for k, v in spec.get("also_set", {}).items()},
+            companions={k: list(v) for k, v in spec.get("companions", {}).items()},
+            message_prefixes={f"{p}.": t for p, t in spec.get("message_prefixes", {}).items()},
+            tools_prefixes={f"{p}.": t for p, t in spec.get("tools_prefix", {}).items()},
+            json_encoded=bool(spec.get("json_encoded_values")),
+            name_from_attribute=spec.get("name_from_attribute"),
+            events_attribute=spec.get("events_attribute"),
+        )
+
+    def source_keys(self) -> set[str]:
+        keys = set(self.detect) | set(self.renames) | set(self.also_set)
+        for mapping in self.by_kind.values():
+            keys |= set(mapping)
+        for fields in self.json_fields.values():
+            keys |= set(fields)
+        keys |= {k for k in (self.name_from_attribute, self.events_attribute) if k}
+        for extra in self.companions.values():
+            keys |= set(extra)
+        return keys
+
+    def targets(self) -> set[str]:
+        targets = set(self.renames.values()) | set(self.message_prefixes.values())
+        targets |= set(self.tools_prefixes.values())
+        for mapping in self.by_kind.values():
+            targets |= set(mapping.values())
+        for fields in self.json_fields.values():
+            for paths in fields.values():
+                targets |= set(paths.values())
+        for extra in self.also_set.values():
+            targets |= set(extra)
+        return targets
+
+
+def compile_dialects(
+    mappings: Mapping[str, Any], shared: SharedRules, wanted: tuple[str, ...]
+) -> list[Dialect]:
+    """The dialects named in ``wanted`` (all when empty), compiled, in precedence order."""
+    specs = merged_mappings(mappings)
+    return [
+        Dialect.compile(name, specs[name])
+        for name in shared.in_precedence_order(specs)
+        if not wanted or name in wanted
+    ]

@@ -1,8 +1,10 @@
 """``normalize``: upgrade spans from other instrumentations to the agenttrace convention.
 
-Driven by the mapping data in ``agenttrace.semconv.mappings`` (completed by ``_dialects``). The
-hot path is one Hyperscan pass over each span's serialized bytes looking for any dialect's
-marker keys; spans carrying none (everything the agenttrace SDK emits) leave it there. Only spans that speak another dialect take the slow path, which:
+Driven by the mapping data in ``agenttrace.semconv.mappings`` (from ``semconv/mappings.yaml``),
+which ``_dialects`` compiles into lookup tables once per processor. The hot path is one
+Hyperscan pass over each span's serialized bytes looking for any dialect's marker keys; spans
+carrying none (everything the agenttrace SDK emits) leave it there. Only spans that speak
+another dialect take the slow path, which:
 
 1. finds the dialects present (``detect`` keys) and the operation (their span-kind attribute);
 2. folds flattened message lists into ``gen_ai.input.messages``/``gen_ai.output.messages``;
@@ -28,10 +30,9 @@ from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors import _messages
 from agenttrace.collector.processors._config import parse_dataclass
 from agenttrace.collector.processors._dialects import (
-    DIALECT_ORDER,
-    NAME_FALLBACK,
-    PROVIDER_VALUES,
-    SPAN_NAME_ATTRIBUTE,
+    Dialect,
+    SharedRules,
+    compile_dialects,
     merged_mappings,
 )
 from agenttrace.collector.processors._otlp import set_value, to_python
@@ -60,8 +61,6 @@ _TEXT_TARGETS = frozenset(
         semconv.GEN_AI_TOOL_DEFINITIONS,
     }
 )
-# Operations whose span name is the bare operation when its subject is unknown.
-_BARE_NAME_OPS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 
 _SOURCE = 1
 _TARGET = 2
@@ -93,81 +92,6 @@ class NormalizeConfig:
                 )
 
 
-@dataclass
-class _Dialect:
-    """One dialect's mapping data, compiled into lookup tables."""
-
-    name: str
-    detect: frozenset[str]
-    kind_sources: list[tuple[str, dict[str, str]]]
-    renames: dict[str, str]
-    by_kind: dict[str, dict[str, str]]
-    json_fields: dict[str, dict[str, dict[str, str]]]
-    also_set: dict[str, list[str]]
-    companions: dict[str, list[str]]
-    message_prefixes: dict[str, str]
-    tools_prefixes: dict[str, str]
-    json_encoded: bool
-    name_from_attribute: str | None
-    events_attribute: str | None
-
-    @classmethod
-    def compile(cls, name: str, spec: Mapping[str, Any]) -> _Dialect:
-        kind_sources: list[tuple[str, dict[str, str]]] = []
-        if spec.get("kind_attribute"):
-            kind_sources.append((spec["kind_attribute"], dict(spec.get("span_kind", {}))))
-        if spec.get("llm_request_type"):
-            kind_sources.append(("llm.request.type", dict(spec["llm_request_type"])))
-        renames = {k: v for k, v in spec.get("renames", {}).items() if k != v}
-        by_kind: dict[str, dict[str, str]] = {
-            op: dict(mapping) for op, mapping in spec.get("content_by_kind", {}).items()
-        }
-        entity = spec.get("entity_attribute", "traceloop.entity.name")
-        for op, target in spec.get("entity_name_by_kind", {}).items():
-            by_kind.setdefault(op, {})[entity] = target
-        detect = set(spec.get("detect", ())) | {attr for attr, _ in kind_sources}
-        if spec.get("detect_by_renames"):
-            detect |= set(renames)
-        return cls(
-            name=name,
-            detect=frozenset(detect),
-            kind_sources=kind_sources,
-            renames=renames,
-            by_kind=by_kind,
-            json_fields={op: dict(v) for op, v in spec.get("json_fields_by_kind", {}).items()},
-            also_set={k: list(v) for k, v in spec.get("also_set", {}).items()},
-            companions={k: list(v) for k, v in spec.get("companions", {}).items()},
-            message_prefixes={f"{p}.": t for p, t in spec.get("message_prefixes", {}).items()},
-            tools_prefixes={f"{p}.": t for p, t in spec.get("tools_prefix", {}).items()},
-            json_encoded=bool(spec.get("json_encoded_values")),
-            name_from_attribute=spec.get("name_from_attribute"),
-            events_attribute=spec.get("events_attribute"),
-        )
-
-    def source_keys(self) -> set[str]:
-        keys = set(self.detect) | set(self.renames) | set(self.also_set) | set(self.json_fields)
-        for mapping in self.by_kind.values():
-            keys |= set(mapping)
-        for fields in self.json_fields.values():
-            keys |= set(fields)
-        keys |= {k for k in (self.name_from_attribute, self.events_attribute) if k}
-        for extra in self.companions.values():
-            keys |= set(extra)
-        return keys
-
-    def targets(self) -> set[str]:
-        targets = set(self.renames.values()) | set(self.message_prefixes.values())
-        targets |= set(self.tools_prefixes.values())
-        for mapping in self.by_kind.values():
-            targets |= set(mapping.values())
-        for fields in self.json_fields.values():
-            for paths in fields.values():
-                targets |= set(paths.values())
-        for extra in self.also_set.values():
-            targets |= set(extra)
-        return targets
-
-
 class _SpanWork:
     """Everything the slow path learns about one span and what it decides to write."""
 
@@ -179,11 +103,13 @@ class _SpanWork:
         "index",
         "native",
         "out",
+        "providers",
         "renames",
         "values",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, providers: Mapping[str, str]) -> None:
+        self.providers = providers  # provider value aliases, for ``convert``
         self.index: dict[str, int] = {}
         self.values: dict[str, Any] = {}
         self.native: dict[str, Any] = {}
@@ -206,7 +132,7 @@ class _SpanWork:
         """Map ``raw`` onto ``target`` unless the span already has it; ``True`` if written."""
         if raw is None:
             return False
-        converted = convert(target, raw)
+        converted = convert(target, raw, self.providers)
         if converted is None:
             return False
         existing = self.native if target in self.native else self.out
@@ -230,10 +156,8 @@ class NormalizeProcessor:
     def __init__(self, config: NormalizeConfig) -> None:
         self.name = "normalize"
         self._config = config
-        specs = merged_mappings(MAPPINGS)
-        wanted = set(config.dialects or specs)
-        order = [n for n in DIALECT_ORDER if n in specs] + sorted(set(specs) - set(DIALECT_ORDER))
-        self._dialects = [_Dialect.compile(n, specs[n]) for n in order if n in wanted]
+        self._shared = SharedRules.compile(MAPPINGS)
+        self._dialects = compile_dialects(MAPPINGS, self._shared, config.dialects)
         self._by_name = {d.name: d for d in self._dialects}
         self._build_lookups()
         self._counters = {"spans_normalized": 0}
@@ -257,7 +181,7 @@ class NormalizeProcessor:
             prefixes += [(p, dialect.name) for p in dialect.tools_prefixes]
         for key in (semconv.GEN_AI_OPERATION_NAME, semconv.AGENTTRACE_OPERATION_NAME):
             self._interest[key] = self._interest.get(key, 0) | _TARGET
-        for key in set(SPAN_NAME_ATTRIBUTE.values()) | set(NAME_FALLBACK.values()):
+        for key in set(self._shared.span_name_subjects.values()):
             self._interest[key] = self._interest.get(key, 0) | _TARGET
         self._prefix_specs = prefixes
         self._prefixes = tuple(p for p, _ in prefixes)
@@ -302,7 +226,7 @@ class NormalizeProcessor:
         self._counters["spans_normalized"] += 1
 
     def _collect(self, span: Any) -> _SpanWork:
-        work = _SpanWork()
+        work = _SpanWork(self._shared.provider_values)
         interest = self._interest
         for index, kv in enumerate(span.attributes):
             key = kv.key
@@ -353,7 +277,7 @@ class NormalizeProcessor:
                     return table[value], False
         return None, False
 
-    def _apply_dialect(self, dialect: _Dialect, work: _SpanWork, op: str | None) -> None:
+    def _apply_dialect(self, dialect: Dialect, work: _SpanWork, op: str | None) -> None:
         values = work.values
         # Flattened messages first: they are richer than a free-form input/output value.
         for (prefix, name), entries in work.flat.items():
@@ -402,7 +326,7 @@ class NormalizeProcessor:
 
     def _apply_operation(self, span: Any, work: _SpanWork, op: str, native_op: bool) -> None:
         display = op.removeprefix(_AGENTTRACE_OP)
-        fallback = NAME_FALLBACK.get(op)
+        fallback = self._shared.subject_from_span_name.get(op)
         if fallback and work.lookup(fallback) is None and span.name:
             subject = span.name.removeprefix(display + " ")
             if "{" not in subject:  # a format template is no name
@@ -414,11 +338,11 @@ class NormalizeProcessor:
                 work.assign(semconv.GEN_AI_OPERATION_NAME, op, None)
         if not self._config.rename_spans:
             return
-        attribute = SPAN_NAME_ATTRIBUTE.get(op)
+        attribute = self._shared.span_name_subjects.get(op)
         subject = work.lookup(attribute) if attribute else None
         if subject is not None and subject != "":
             span.name = f"{display} {subject}"
-        elif op in _BARE_NAME_OPS:
+        elif op in self._shared.bare_span_names:
             span.name = display
         else:
             self._name_from_attribute(span, work)
@@ -459,8 +383,11 @@ class NormalizeProcessor:
         return None
 
 
-def convert(target: str, raw: Any) -> Any:
-    """``raw`` as the type and shape the convention gives ``target``; ``None`` if unusable."""
+def convert(target: str, raw: Any, providers: Mapping[str, str]) -> Any:
+    """``raw`` as the type and shape the convention gives ``target``; ``None`` if unusable.
+
+    ``providers`` maps the provider values other instrumentations use to the GenAI ones.
+    """
     if target in _MESSAGE_TARGETS:
         if isinstance(raw, list) and all(isinstance(m, dict) and "parts" in m for m in raw):
             return _messages.dumps(raw) if raw else None
@@ -481,7 +408,7 @@ def convert(target: str, raw: Any) -> Any:
         return [str(item) for item in items if item is not None]
     if target == semconv.GEN_AI_PROVIDER_NAME:
         text = str(raw).strip().lower()
-        return PROVIDER_VALUES.get(text, text) or None
+        return providers.get(text, text) or None
     if target in _TEXT_TARGETS or isinstance(raw, (dict, list)):
         return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
     return raw
