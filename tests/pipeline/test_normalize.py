@@ -18,8 +18,15 @@ from pipeline_helpers import attrs, build_request, load_testdata, messages, only
 
 from agenttrace import semconv
 from agenttrace.collector.errors import ConfigError
+from agenttrace.collector.processors._dialects import (
+    SHARED,
+    Dialect,
+    SharedRules,
+    merged_mappings,
+)
 from agenttrace.collector.processors.base import build_processor
 from agenttrace.collector.processors.normalize import NormalizeConfig, NormalizeProcessor
+from agenttrace.semconv.mappings import MAPPINGS
 
 OI = SpanAttributes
 KIND = OI.OPENINFERENCE_SPAN_KIND
@@ -427,3 +434,33 @@ def test_config_errors_name_the_key() -> None:
     with pytest.raises(ConfigError) as err:
         build_processor("normalize", "n", {"keep_original": True}, "processors[2]")
     assert err.value.key_path == "processors[2].keep_original"
+
+
+class _ReadRecorder(dict):  # type: ignore[type-arg]
+    """A mapping entry that remembers which of its keys were read."""
+
+    def __init__(self, data: dict) -> None:
+        super().__init__(data)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> object:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: object = None) -> object:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_every_key_of_the_mapping_data_is_used() -> None:
+    # No dead data: compiling each entry reads every key it has.
+    recorded = {name: _ReadRecorder(spec) for name, spec in MAPPINGS.items()}
+    SharedRules.compile(recorded)
+    for name, spec in merged_mappings(recorded).items():
+        Dialect.compile(name, spec)
+    assert {name: sorted(set(spec) - spec.read) for name, spec in recorded.items()} == {
+        name: [] for name in MAPPINGS
+    }
+    shared = MAPPINGS[SHARED]
+    assert sorted(shared["precedence"]) == sorted(merged_mappings(MAPPINGS))
+    assert set(shared["bare_span_names"]) <= set(shared["span_name_subjects"])

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -177,20 +177,47 @@ class Ingest:
         self.admission.check()
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self._cpu, self._prepare, body, fmt, protocol)
-        if prepared.payload is not None:
-            try:
-                await self.wal.append(prepared.payload)
-            except Exception as err:
-                self.metrics.spans_refused.labels(error_kind(err)).inc(prepared.kept)
-                raise
-            self.metrics.spans_accepted.labels(protocol).inc(prepared.kept)
-            for forwarder in self.forwarders:
-                try:
-                    forwarder.submit(prepared.request)
-                except Exception:  # a forwarder must never fail an acknowledged request
-                    log.exception("forwarder failed", extra={"forwarder": forwarder.name})
-                    self.metrics.errors.labels("ForwarderError").inc()
+        await self._commit(prepared, protocol)
         return prepared.result
+
+    async def _commit(self, prepared: _Prepared, protocol: str) -> None:
+        """Append to the WAL (returns once fsync'ed), then hand to forwarders."""
+        if prepared.payload is None:
+            return
+        try:
+            await self.wal.append(prepared.payload)
+        except Exception as err:
+            self.metrics.spans_refused.labels(error_kind(err)).inc(prepared.kept)
+            raise
+        self.metrics.spans_accepted.labels(protocol).inc(prepared.kept)
+        for forwarder in self.forwarders:
+            try:
+                forwarder.submit(prepared.request)
+            except Exception:  # a forwarder must never fail an acknowledged request
+                log.exception("forwarder failed", extra={"forwarder": forwarder.name})
+                self.metrics.errors.labels("ForwarderError").inc()
+
+    async def flush_held(self, final: bool = False) -> None:
+        """Store spans that processors held back (tail sampling) and have now released.
+
+        A processor may offer ``flush_due()`` (polled about once a second) and ``flush_all()``
+        (at shutdown); what they return continues through the processors after it.
+        """
+        loop = asyncio.get_running_loop()
+        for index, processor in enumerate(self.processors):
+            flush = getattr(processor, "flush_all" if final else "flush_due", None)
+            if flush is None:
+                continue
+            prepared = await loop.run_in_executor(self._cpu, self._prepare_held, index, flush)
+            await self._commit(prepared, "held")
+
+    def _prepare_held(self, index: int, flush: Callable[[], Any]) -> _Prepared:
+        released = flush()
+        if released is not None:
+            released = self._process(released, start=index + 1)
+        if released is None or not (kept := count_spans(released)):
+            return _Prepared(None, None, 0, ExportResult())
+        return _Prepared(released.SerializeToString(), released, kept, ExportResult())
 
     def _prepare(self, body: bytes, fmt: str, protocol: str) -> _Prepared:
         """Decode, validate and process (CPU work, on the ingest thread)."""
@@ -212,8 +239,8 @@ class Ingest:
         payload = processed.SerializeToString() if reencode else body
         return _Prepared(payload, processed, kept, result)
 
-    def _process(self, request: Any) -> Any:
-        for processor in self.processors:
+    def _process(self, request: Any, start: int = 0) -> Any:
+        for processor in self.processors[start:]:
             request = processor.process(request)
             if request is None:
                 return None

@@ -54,7 +54,10 @@ class CollectorMetrics:
             registry=r,
         )
         self.spans_dropped = Counter(
-            _P + "spans_dropped", "Spans dropped by processors (sampling)", registry=r
+            _P + "spans_dropped",
+            "Spans not stored at request time: dropped by processors, or held for a sampling "
+            "decision (released ones count as accepted with protocol='held')",
+            registry=r,
         )
         self.requests = Counter(
             _P + "requests",

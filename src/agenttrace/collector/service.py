@@ -43,6 +43,7 @@ from agenttrace.collector.wal import Wal
 log = logging.getLogger("agenttrace.collector")
 
 MONITOR_INTERVAL_S = 0.2
+HELD_FLUSH_INTERVAL_S = 1.0
 
 
 def load_processor_plugins() -> None:
@@ -306,9 +307,14 @@ class Collector:
     async def _monitor_loop(self) -> None:
         """Refresh back-pressure inputs and roll the WAL on time."""
         assert self.wal is not None
+        assert self.ingest is not None
+        last_flush = time.monotonic()
         while True:
             await asyncio.sleep(MONITOR_INTERVAL_S)
             try:
+                if time.monotonic() - last_flush >= HELD_FLUSH_INTERVAL_S:
+                    last_flush = time.monotonic()
+                    await self.ingest.flush_held()
                 await self.wal.roll_if_due()
                 await asyncio.to_thread(self._refresh_gauges)
                 self._restart_publisher_if_dead()
@@ -345,6 +351,11 @@ class Collector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
         drained = False
+        if self.ingest is not None and self.wal is not None and self.wal.broken is None:
+            try:
+                await self.ingest.flush_held(final=True)
+            except Exception:
+                log.exception("could not store spans held by processors at shutdown")
         if self.wal is not None:
             await self.wal.close()
         if self._publishers:

@@ -32,7 +32,7 @@ ENGINES = ("hyperscan", "re2", "keywords", "python")
 
 # JSON escapes that could hide ASCII a detector needs (``\u0040`` is "@", ``\/`` is "/"):
 # a value carrying them goes through the precise path, which sees the parsed JSON.
-_JSON_ESCAPE_PREFILTER = r"\\u00[0-7][0-9a-fA-F]|\\/"
+JSON_ESCAPE_PREFILTER = r"\\u00[0-7][0-9a-fA-F]|\\/"
 # No finding is shorter (see engine._MIN_FINDING_LENGTH).
 _MIN_CANDIDATE_BYTES = 6
 
@@ -43,7 +43,7 @@ class ColumnRedactor:
     def __init__(self, redactor: Redactor | None = None, engine: str = "auto") -> None:
         self.redactor = redactor if redactor is not None else Redactor()
         self._patterns = [d.bounded_prefilter for d in self.redactor.detectors] + [
-            _JSON_ESCAPE_PREFILTER
+            JSON_ESCAPE_PREFILTER
         ]
         # Block rules can name any JSON member key, which no prefilter knows about.
         self._json_is_candidate = bool(self.redactor.config.block)
@@ -162,7 +162,7 @@ class ColumnRedactor:
             if not d.keywords or d.signatures or d.precheck
         ]
         others = re.compile(
-            "|".join(f"(?:{p})" for p in [*beyond_keywords, _JSON_ESCAPE_PREFILTER]), re.ASCII
+            "|".join(f"(?:{p})" for p in [*beyond_keywords, JSON_ESCAPE_PREFILTER]), re.ASCII
         )
 
         def candidates(array: pa.Array) -> list[int]:

@@ -26,6 +26,11 @@ Contract for implementers:
 * ``Forwarder.submit`` is called on the event loop thread after the request is fsync'ed and
   acknowledged. It must not block: queue the request and send it from your own thread/task.
   The collector never mutates a submitted request afterwards.
+* Optional, for processors that hold spans back (tail sampling): ``flush_due()`` is polled
+  about once a second and ``flush_all()`` once at shutdown, on the same ingest thread; each
+  returns a request of released spans (or ``None``), which continues through the processors
+  after this one, then the WAL and forwarders. Held spans were acknowledged before they are
+  durable: document that for your processor.
 * Optional: ``metrics() -> Mapping[str, float]`` returning cumulative counters
   (e.g. ``{"spans_redacted": 12}``); the collector exports each as
   ``agenttrace_processor_<key>_total{processor="<name>"}``.

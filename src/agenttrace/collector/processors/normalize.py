@@ -41,15 +41,8 @@ from agenttrace.collector.processors.base import ExportTraceServiceRequest, regi
 from agenttrace.semconv.mappings import MAPPINGS
 
 _AGENTTRACE_OP = "agenttrace:"
-_INT_TARGETS = frozenset(
-    {
-        semconv.GEN_AI_USAGE_INPUT_TOKENS,
-        semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
-        semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-        semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-        semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-    }
-)
+# The registry's types decide which mapped values are coerced to counts.
+_INT_TARGETS = frozenset(a for a, type_ in semconv.ATTRIBUTE_TYPES.items() if type_ == "int")
 _MESSAGE_TARGETS = {
     semconv.GEN_AI_INPUT_MESSAGES: "user",
     semconv.GEN_AI_OUTPUT_MESSAGES: "assistant",

@@ -36,8 +36,7 @@ from agenttrace.redaction import (
     RedactionSummary,
     Redactor,
 )
-from agenttrace.redaction.columnar import _JSON_ESCAPE_PREFILTER as _JSON_ESCAPE
-from agenttrace.redaction.columnar import ColumnRedactor
+from agenttrace.redaction.columnar import JSON_ESCAPE_PREFILTER, ColumnRedactor
 from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
 
 # Secret-like member names the detectors' own patterns do not spell out.
@@ -100,7 +99,7 @@ def screen_patterns(redactor: Redactor) -> list[bytes]:
     With block rules configured there is no screen: a rule can name any key.
     """
     patterns = [d.prefilter.encode() for d in redactor.detectors]
-    patterns.append(_JSON_ESCAPE.encode())
+    patterns.append(JSON_ESCAPE_PREFILTER.encode())
     patterns.append(b"(?i)(?:" + "|".join(_EXTRA_KEY_WORDS).encode() + b")")
     for key_regex in (SECRET_KEY, GENERIC_SECRET_KEY):
         patterns.append(_key_suffix(key_regex.pattern))
@@ -191,7 +190,6 @@ class RedactionProcessor:
         self._enabled = config.redaction.enabled
         self._prefilter = BatchPrefilter(self._redactor)
         self._screen = ByteScreen([] if config.redaction.block else screen_patterns(self._redactor))
-        self._block_rules = config.redaction.block
         self._forced_keys: dict[str, bool] = {}
         self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
 
@@ -265,12 +263,7 @@ class RedactionProcessor:
         """Whether the key alone can make a value secret (secret-like name or a block rule)."""
         forced = self._forced_keys.get(key)
         if forced is None:
-            last = key.rsplit(".", 1)[-1]
-            forced = bool(
-                SECRET_KEY.match(last)
-                or GENERIC_SECRET_KEY.match(last)
-                or any(rule.matches_location(key, key) for rule in self._block_rules)
-            )
+            forced = self._redactor.rules_cover_whole_value(key)
             if len(self._forced_keys) > _KEY_CACHE_SIZE:
                 self._forced_keys.clear()
             self._forced_keys[key] = forced
