@@ -367,3 +367,27 @@ async def test_parallel_publishers_share_the_segments(tmp_path: Path) -> None:
     assert all(counts[span] == 1 for span in expected)
     names = [p.name for p in (Path(_store(collector)) / "spans").rglob("*.parquet")]
     assert len({name.split("-")[1] for name in names}) == 8  # eight segments, one file each
+
+
+def _children_only(batch: int) -> bytes:
+    """Spans that all have a parent, so a tail sampler holds them until its wait expires."""
+    request = make_request(4, batch=batch)
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        span.parent_span_id = b"\x99" * 8
+    return bytes(request.SerializeToString())
+
+
+@pytest.mark.parametrize("released_by", ["timer", "shutdown"])
+async def test_spans_held_by_tail_sampling_are_stored(tmp_path: Path, released_by: str) -> None:
+    wait = 0.5 if released_by == "timer" else 300
+    sampling = {"type": "sampling", "mode": "tail", "ratio": 1.0, "decision_wait_s": wait}
+    collector = Collector(collector_config(tmp_path, processors=[sampling, {"type": "limits"}]))
+    await collector.start()
+    expected = {span_id_hex(30, i) for i in range(4)}
+    try:
+        assert (await _post(collector, _children_only(30), PB))[0] == 200
+        if released_by == "timer":
+            await _spans_in_store(collector, expected)
+    finally:
+        await collector.shutdown()
+    assert expected <= set(read_span_ids(_store(collector)))

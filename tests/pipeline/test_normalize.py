@@ -436,7 +436,7 @@ def test_config_errors_name_the_key() -> None:
     assert err.value.key_path == "processors[2].keep_original"
 
 
-class _ReadRecorder(dict):  # type: ignore[type-arg]
+class _ReadRecorder(dict):
     """A mapping entry that remembers which of its keys were read."""
 
     def __init__(self, data: dict) -> None:
@@ -464,3 +464,5 @@ def test_every_key_of_the_mapping_data_is_used() -> None:
     shared = MAPPINGS[SHARED]
     assert sorted(shared["precedence"]) == sorted(merged_mappings(MAPPINGS))
     assert set(shared["bare_span_names"]) <= set(shared["span_name_subjects"])
+    for spec in merged_mappings(MAPPINGS).values():
+        assert not [k for k, v in spec.get("renames", {}).items() if k == v]  # would drop k

@@ -170,6 +170,48 @@ def test_unreadable_file_is_rejected(tmp_path: Path) -> None:
             },
             Usage(3, 1, 0, None, None),
         ),
+        (  # OpenAI Chat Completions with cache writes (prompt_tokens_details)
+            {
+                "usage": {
+                    "prompt_tokens": 40,
+                    "completion_tokens": 2,
+                    "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 12},
+                    "completion_tokens_details": {"reasoning_tokens": 0},
+                }
+            },
+            Usage(40, 2, 0, 12, 0),
+        ),
+        (  # OpenAI Responses with cache writes; reported zeros are kept, not dropped
+            {
+                "usage": {
+                    "input_tokens": 50,
+                    "output_tokens": 5,
+                    "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 7},
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                }
+            },
+            Usage(50, 5, 0, 7, 0),
+        ),
+        (  # Anthropic extended thinking: output_tokens_details.thinking_tokens
+            {
+                "usage": {
+                    "input_tokens": 10,
+                    "output_tokens": 30,
+                    "cache_read_input_tokens": 5,
+                    "cache_creation_input_tokens": 0,
+                    "output_tokens_details": {"thinking_tokens": 9},
+                }
+            },
+            Usage(15, 30, 5, 0, 9),
+        ),
+        (  # Anthropic without cache fields, with thinking
+            {
+                "input_tokens": 10,
+                "output_tokens": 30,
+                "output_tokens_details": {"thinking_tokens": 9},
+            },
+            Usage(10, 30, None, None, 9),
+        ),
         ({"choices": [{"delta": {"content": "x"}}], "usage": None}, None),  # mid-stream chunk
         ("text", None),
     ],

@@ -19,7 +19,7 @@ from opentelemetry.util.types import AttributeValue
 
 from agenttrace.integrations._patching import PatchSet
 from agenttrace.integrations._streams import AsyncTracedStream, StreamObserver, TracedStream
-from agenttrace.sdk._errors import internal_error
+from agenttrace.sdk import internal_error
 from agenttrace.sdk.hooks import AgentHooks
 
 Kwargs = dict[str, Any]

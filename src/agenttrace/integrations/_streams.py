@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from agenttrace.sdk._errors import internal_error
+from agenttrace.sdk import internal_error
 
 
 class StreamObserver(Protocol):

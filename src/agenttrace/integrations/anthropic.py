@@ -43,7 +43,7 @@ from agenttrace.integrations._messages import (
     tool_call_part,
 )
 from agenttrace.integrations._streams import AsyncTracedStream, TracedStream
-from agenttrace.sdk._usage import Usage
+from agenttrace.sdk import extract_usage
 from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = ["instrument_anthropic", "uninstrument_anthropic"]
@@ -61,6 +61,7 @@ _USAGE_FIELDS = (
     "output_tokens",
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
+    "output_tokens_details",  # thinking_tokens
 )
 
 _NATIVE_SPANS_ENV = "ANTHROPIC_OPEN_TELEMETRY"
@@ -75,33 +76,14 @@ def _sentinels() -> tuple[type, ...]:
     return (anthropic.NotGiven, anthropic.Omit)
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _usage_figures(usage: Any) -> dict[str, Any]:
+    """The reported figures of a ``Usage`` or ``MessageDeltaUsage``; absent ones left out.
 
-
-def _usage_figures(usage: Any) -> dict[str, int]:
-    """The reported figures of a ``Usage`` or ``MessageDeltaUsage``; absent ones left out."""
-    figures = {name: _int(get(usage, name)) for name in _USAGE_FIELDS}
-    thinking = _int(get(get(usage, "output_tokens_details"), "thinking_tokens"))
-    figures["thinking_tokens"] = thinking
+    A stream reports usage in pieces (``message_start``, then ``message_delta``): the raw figures
+    are merged before :func:`extract_usage` adds the cache to the input, so it is added once.
+    """
+    figures = {name: get(usage, name) for name in _USAGE_FIELDS}
     return {name: value for name, value in figures.items() if value is not None}
-
-
-def usage_of(figures: dict[str, int]) -> Usage | None:
-    if not figures:
-        return None
-    cache_read = figures.get("cache_read_input_tokens")
-    cache_write = figures.get("cache_creation_input_tokens")
-    uncached = figures.get("input_tokens")
-    return Usage(
-        input_tokens=None
-        if uncached is None
-        else uncached + (cache_read or 0) + (cache_write or 0),
-        output_tokens=figures.get("output_tokens"),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=figures.get("thinking_tokens"),
-    )
 
 
 def _describe(instance: Any, kwargs: Kwargs) -> tuple[ModelRequest, Kwargs]:
@@ -127,7 +109,7 @@ def _finish(hooks: AgentHooks, key: Hashable, message: Any) -> None:
     hooks.model_end(
         key,
         output_messages=anthropic_output(message),
-        usage=usage_of(_usage_figures(get(message, "usage"))),
+        usage=extract_usage(get(message, "usage")),
         response_model=get(message, "model"),
         response_id=get(message, "id"),
         finish_reasons=[reason] if isinstance(reason, str) else None,
@@ -149,7 +131,7 @@ class _RawEventStream:
         self.hooks = hooks
         self.key = key
         self.blocks: dict[int, _Block] = {}
-        self.usage: dict[str, int] = {}
+        self.usage: dict[str, Any] = {}
         self.model: str | None = None
         self.message_id: str | None = None
         self.stop_reason: str | None = None
@@ -202,7 +184,7 @@ class _RawEventStream:
         self.hooks.model_end(
             self.key,
             output_messages=output,
-            usage=usage_of(self.usage),
+            usage=extract_usage(self.usage),
             response_model=self.model,
             response_id=self.message_id,
             finish_reasons=[self.stop_reason] if self.stop_reason else None,

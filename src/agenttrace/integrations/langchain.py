@@ -40,11 +40,17 @@ from opentelemetry.trace import TracerProvider
 from agenttrace import semconv as sc
 from agenttrace.integrations._client import claim_model_call, release_model_call
 from agenttrace.integrations._messages import content_parts, get, text_part, tool_call_part
-from agenttrace.sdk._errors import internal_error, raise_internal_errors
-from agenttrace.sdk._kinds import Kind
-from agenttrace.sdk._span import SpanHandle, start
-from agenttrace.sdk._tracer import SCOPE_NAME, SDK_VERSION
-from agenttrace.sdk._usage import Usage, extract_usage
+from agenttrace.sdk import (
+    SCOPE_NAME,
+    SDK_VERSION,
+    Kind,
+    SpanHandle,
+    Usage,
+    extract_usage,
+    internal_error,
+    raise_internal_errors,
+    start_span,
+)
 from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = [
@@ -149,15 +155,7 @@ def _finish_reason(message: Any, generation_info: Any) -> str | None:
 def _usage(message: Any, llm_output: Any) -> Usage | None:
     metadata = get(message, "usage_metadata")
     if isinstance(metadata, Mapping) and metadata:
-        inputs = metadata.get("input_token_details") or {}
-        outputs = metadata.get("output_token_details") or {}
-        return Usage(
-            input_tokens=metadata.get("input_tokens"),
-            output_tokens=metadata.get("output_tokens"),
-            cache_read_tokens=inputs.get("cache_read"),
-            cache_write_tokens=inputs.get("cache_creation"),
-            reasoning_tokens=outputs.get("reasoning"),
-        )
+        return extract_usage(metadata)
     if isinstance(llm_output, Mapping):  # integrations that predate usage_metadata
         for key in ("token_usage", "usage"):
             if llm_output.get(key):
@@ -469,7 +467,7 @@ class _Tracker:
     ) -> None:
         name = _run_name(serialized, kwargs, "retriever")
         parent = self._parent(parent_run_id)
-        handle = start(
+        handle = start_span(
             Kind.MEMORY,
             f"{sc.GenAiOperationNameValues.RETRIEVAL.value} {name}",
             {

@@ -25,8 +25,7 @@ from opentelemetry.trace import TracerProvider
 
 from agenttrace.integrations._messages import get
 from agenttrace.integrations._patching import PatchSet
-from agenttrace.sdk._errors import internal_error
-from agenttrace.sdk._propagation import extract, inject
+from agenttrace.sdk import extract, inject, internal_error
 from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = ["McpToolError", "continue_trace", "instrument_mcp", "uninstrument_mcp"]

@@ -35,8 +35,7 @@ from agenttrace.integrations._messages import (
     text_part,
     tool_call_part,
 )
-from agenttrace.integrations._usage import openai_usage
-from agenttrace.sdk._usage import Usage
+from agenttrace.sdk import Usage, extract_usage
 from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = ["instrument_openai", "uninstrument_openai"]
@@ -111,7 +110,7 @@ def _finish_chat(hooks: AgentHooks, key: Hashable, completion: Any) -> None:
     hooks.model_end(
         key,
         output_messages=openai_chat_output(choices),
-        usage=openai_usage(get(completion, "usage")),
+        usage=extract_usage(get(completion, "usage")),
         response_model=get(completion, "model"),
         response_id=get(completion, "id"),
         finish_reasons=[
@@ -143,7 +142,7 @@ class _ChatStream:
         self.response_id = get(chunk, "id") or self.response_id
         usage = get(chunk, "usage")
         if usage is not None:
-            self.usage = openai_usage(usage)
+            self.usage = extract_usage(usage)
         choices = get(chunk, "choices") or ()
         if choices:
             self.hooks.model_chunk(self.key)
@@ -210,7 +209,7 @@ def _finish_responses(hooks: AgentHooks, key: Hashable, response: Any) -> None:
     hooks.model_end(
         key,
         output_messages=responses_output(response, reason),
-        usage=openai_usage(get(response, "usage")),
+        usage=extract_usage(get(response, "usage")),
         response_model=get(response, "model"),
         response_id=get(response, "id"),
         finish_reasons=[reason],

@@ -55,9 +55,8 @@ from agenttrace.integrations._messages import (
     responses_output,
     text_part,
 )
-from agenttrace.integrations._usage import openai_usage
 from agenttrace.integrations.openai import finish_reason
-from agenttrace.sdk._errors import internal_error
+from agenttrace.sdk import extract_usage, internal_error
 from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = ["AgentSpanError", "AgentTraceProcessor", "install", "uninstall"]
@@ -234,7 +233,7 @@ class AgentTraceProcessor(TracingProcessor):
             self.hooks.model_end(
                 key,
                 output_messages=_generation_messages(data.output) or None,
-                usage=openai_usage(data.usage),
+                usage=extract_usage(data.usage),
                 error=error,
             )
         elif isinstance(data, ResponseSpanData):
@@ -261,7 +260,7 @@ class AgentTraceProcessor(TracingProcessor):
             return
         handle.set_content(sc.GEN_AI_INPUT_MESSAGES, responses_items(data.input))
         if response is None:
-            self.hooks.model_end(key, usage=openai_usage(data.usage), error=error)
+            self.hooks.model_end(key, usage=extract_usage(data.usage), error=error)
             return
         handle.set_model(response.model)
         if isinstance(response.instructions, str):
@@ -270,7 +269,7 @@ class AgentTraceProcessor(TracingProcessor):
         self.hooks.model_end(
             key,
             output_messages=responses_output(response, reason),
-            usage=openai_usage(response.usage) or openai_usage(data.usage),
+            usage=extract_usage(response.usage) or extract_usage(data.usage),
             response_model=response.model,
             response_id=response.id,
             finish_reasons=[reason],

@@ -44,6 +44,20 @@ def _nested_int(obj: Any, outer: str, inner: str) -> int | None:
     return None if details is None else _int(_get(details, inner))
 
 
+def _first(*values: int | None) -> int | None:
+    """The first reported figure; a reported 0 counts."""
+    return next((v for v in values if v is not None), None)
+
+
+def _reasoning(u: Any) -> int | None:
+    # OpenAI Responses, Anthropic extended thinking, LangChain usage_metadata.
+    return _first(
+        _nested_int(u, "output_tokens_details", "reasoning_tokens"),
+        _nested_int(u, "output_tokens_details", "thinking_tokens"),
+        _nested_int(u, "output_token_details", "reasoning"),
+    )
+
+
 def _from_usage_object(u: Any) -> Usage | None:
     prompt = _int(_get(u, "prompt_tokens"))
     if prompt is not None or _get(u, "completion_tokens") is not None:  # OpenAI Chat Completions
@@ -51,6 +65,7 @@ def _from_usage_object(u: Any) -> Usage | None:
             input_tokens=prompt,
             output_tokens=_int(_get(u, "completion_tokens")),
             cache_read_tokens=_nested_int(u, "prompt_tokens_details", "cached_tokens"),
+            cache_write_tokens=_nested_int(u, "prompt_tokens_details", "cache_write_tokens"),
             reasoning_tokens=_nested_int(u, "completion_tokens_details", "reasoning_tokens"),
         )
     cache_read = _int(_get(u, "cache_read_input_tokens"))
@@ -59,18 +74,22 @@ def _from_usage_object(u: Any) -> Usage | None:
     output = _int(_get(u, "output_tokens"))
     if cache_read is not None or cache_write is not None:  # Anthropic: input excludes the cache
         total = None if raw_input is None else raw_input + (cache_read or 0) + (cache_write or 0)
-        return Usage(total, output, cache_read, cache_write)
+        return Usage(total, output, cache_read, cache_write, _reasoning(u))
     if raw_input is not None or output is not None:
         # OpenAI Responses (input_tokens_details) or LangChain usage_metadata (input_token_details);
         # both count cached tokens inside input_tokens already.
         return Usage(
             input_tokens=raw_input,
             output_tokens=output,
-            cache_read_tokens=_nested_int(u, "input_tokens_details", "cached_tokens")
-            or _nested_int(u, "input_token_details", "cache_read"),
-            cache_write_tokens=_nested_int(u, "input_token_details", "cache_creation"),
-            reasoning_tokens=_nested_int(u, "output_tokens_details", "reasoning_tokens")
-            or _nested_int(u, "output_token_details", "reasoning"),
+            cache_read_tokens=_first(
+                _nested_int(u, "input_tokens_details", "cached_tokens"),
+                _nested_int(u, "input_token_details", "cache_read"),
+            ),
+            cache_write_tokens=_first(
+                _nested_int(u, "input_tokens_details", "cache_write_tokens"),
+                _nested_int(u, "input_token_details", "cache_creation"),
+            ),
+            reasoning_tokens=_reasoning(u),
         )
     prompt_count = _int(_get(u, "prompt_token_count"))
     if prompt_count is not None:  # Gemini usage_metadata; thoughts are billed as output
