@@ -163,6 +163,19 @@ async def test_partial_success_rejects_spans_with_bad_ids(collector: Collector) 
     assert span_id_hex(9, 1) not in read_span_ids(_store(collector))
 
 
+async def test_partial_success_rejects_times_the_store_cannot_hold(collector: Collector) -> None:
+    request = make_request(3, batch=10)
+    request.resource_spans[0].scope_spans[0].spans[2].end_time_unix_nano = 1 << 63
+    status, body, _ = await _post(collector, request.SerializeToString(), PB)
+    assert status == 200
+    partial = ExportTraceServiceResponse.FromString(body).partial_success
+    assert partial.rejected_spans == 1
+    assert "spans[2]: start_time_unix_nano and end_time_unix_nano must be below 2^63" in (
+        partial.error_message
+    )
+    await _spans_in_store(collector, {span_id_hex(10, 0), span_id_hex(10, 1)})
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "method", "status", "message"),
     [

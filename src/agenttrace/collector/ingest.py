@@ -88,6 +88,9 @@ def read_rss_bytes(*pids: int | None) -> int:
     return total
 
 
+_INT64_LIMIT = 1 << 63
+
+
 def count_spans(request: Any) -> int:
     return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
 
@@ -100,7 +103,7 @@ def reject_invalid_spans(request: Any) -> tuple[int, str]:
             spans = ss.spans
             bad: list[int] = []
             for i, span in enumerate(spans):
-                problem = _id_problem(span.trace_id, span.span_id, span.parent_span_id)
+                problem = _span_problem(span)
                 if problem:
                     bad.append(i)
                     if not first:
@@ -114,13 +117,17 @@ def reject_invalid_spans(request: Any) -> tuple[int, str]:
     return rejected, f"{rejected} span(s) rejected; {first}{more}"
 
 
-def _id_problem(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> str:
+def _span_problem(span: Any) -> str:
+    trace_id, span_id, parent_span_id = span.trace_id, span.span_id, span.parent_span_id
     if len(trace_id) != 16 or trace_id == _ZERO_TRACE_ID:
         return f"trace_id must be 16 non-zero bytes, got {len(trace_id)} bytes"
     if len(span_id) != 8 or span_id == _ZERO_SPAN_ID:
         return f"span_id must be 8 non-zero bytes, got {len(span_id)} bytes"
     if parent_span_id and len(parent_span_id) != 8:
         return f"parent_span_id must be empty or 8 bytes, got {len(parent_span_id)} bytes"
+    # The store keeps times as int64; a later value would make the whole segment unpublishable.
+    if span.start_time_unix_nano >= _INT64_LIMIT or span.end_time_unix_nano >= _INT64_LIMIT:
+        return "start_time_unix_nano and end_time_unix_nano must be below 2^63"
     return ""
 
 

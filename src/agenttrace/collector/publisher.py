@@ -121,6 +121,7 @@ class SegmentPublisher:
         self.segments_dir = Path(settings.segments_dir)
         self.emit = emit
         store = open_store(settings.store_url, options=dict(settings.store_options))
+        store.remove_stale_temp_files()  # left by a writer killed mid-write
         self._publisher = ParquetPublisher(store, settings.writer_id)
 
     def publish_segment(self, path: Path) -> None:

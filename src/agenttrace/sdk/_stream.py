@@ -15,19 +15,31 @@ from opentelemetry import context as otel_context
 from agenttrace.sdk._span import SpanHandle
 
 
-def _end_quietly(handle: SpanHandle) -> None:
-    with contextlib.suppress(Exception):  # finalisers must not raise, not even under tests
-        handle.end()
+def _error_of(exc_info: tuple[Any, ...]) -> Exception | None:
+    return exc_info[1] if isinstance(exc_info[1], Exception) else None
 
 
-class StreamProxy:
-    """Wraps a synchronous iterator returned by an ``@llm`` function."""
+class _Proxy:
+    """What both proxies share: the wrapped stream, its span, fall-through attribute access."""
 
     __slots__ = ("__weakref__", "_agenttrace_handle", "_agenttrace_wrapped")
 
     def __init__(self, wrapped: Any, handle: SpanHandle) -> None:
         self._agenttrace_wrapped = wrapped
         self._agenttrace_handle = handle
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._agenttrace_wrapped, name)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # finalisers must not raise, not even under tests
+            self._agenttrace_handle.end()
+
+
+class StreamProxy(_Proxy):
+    """Wraps a synchronous iterator returned by an ``@llm`` function."""
+
+    __slots__ = ()
 
     def __iter__(self) -> StreamProxy:
         return self
@@ -68,24 +80,13 @@ class StreamProxy:
             exit_ = getattr(self._agenttrace_wrapped, "__exit__", None)
             return None if exit_ is None else exit_(*exc_info)
         finally:
-            error = exc_info[1] if isinstance(exc_info[1], Exception) else None
-            self._agenttrace_handle.end(error)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._agenttrace_wrapped, name)
-
-    def __del__(self) -> None:
-        _end_quietly(self._agenttrace_handle)
+            self._agenttrace_handle.end(_error_of(exc_info))
 
 
-class AsyncStreamProxy:
+class AsyncStreamProxy(_Proxy):
     """Wraps an asynchronous iterator returned by an ``@llm`` function."""
 
-    __slots__ = ("__weakref__", "_agenttrace_handle", "_agenttrace_wrapped")
-
-    def __init__(self, wrapped: Any, handle: SpanHandle) -> None:
-        self._agenttrace_wrapped = wrapped
-        self._agenttrace_handle = handle
+    __slots__ = ()
 
     def __aiter__(self) -> AsyncStreamProxy:
         return self
@@ -130,14 +131,7 @@ class AsyncStreamProxy:
             exit_ = getattr(self._agenttrace_wrapped, "__aexit__", None)
             return None if exit_ is None else await exit_(*exc_info)
         finally:
-            error = exc_info[1] if isinstance(exc_info[1], Exception) else None
-            self._agenttrace_handle.end(error)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._agenttrace_wrapped, name)
-
-    def __del__(self) -> None:
-        _end_quietly(self._agenttrace_handle)
+            self._agenttrace_handle.end(_error_of(exc_info))
 
 
 def is_sync_stream(value: Any) -> bool:

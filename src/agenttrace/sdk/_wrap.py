@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
+from contextvars import Token
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.util.types import AttributeValue
 
 from agenttrace import semconv as sc
@@ -186,27 +188,46 @@ def _error_of(exc: BaseException) -> BaseException | None:
     return exc if isinstance(exc, Exception) else None
 
 
+def _open_or_none(
+    fn: Callable[..., Any], plan: CallPlan, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> SpanHandle | None:
+    """The call's span, or None (the call then runs untraced) if agenttrace failed to start it."""
+    try:
+        return open_span(plan, args, kwargs)
+    except Exception as exc:
+        internal_error(exc, f"starting the span of {fn.__qualname__}")
+        return None
+
+
+def _failed(handle: SpanHandle, token: Token[Context], exc: BaseException) -> None:
+    otel_context.detach(token)
+    handle.end(_error_of(exc))
+
+
+def _returned(
+    fn: Callable[..., Any], handle: SpanHandle, token: Token[Context], result: Any
+) -> Any:
+    otel_context.detach(token)
+    try:
+        return close_with_result(handle, result)
+    except Exception as exc:
+        internal_error(exc, f"ending the span of {fn.__qualname__}")
+        return result
+
+
 def wrap_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            handle = open_span(plan, args, kwargs)
-            token = otel_context.attach(handle.context)
-        except Exception as exc:
-            internal_error(exc, f"starting the span of {fn.__qualname__}")
+        handle = _open_or_none(fn, plan, args, kwargs)
+        if handle is None:
             return fn(*args, **kwargs)
+        token = otel_context.attach(handle.context)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            otel_context.detach(token)
-            handle.end(_error_of(exc))
+            _failed(handle, token, exc)
             raise
-        otel_context.detach(token)
-        try:
-            return close_with_result(handle, result)
-        except Exception as exc:
-            internal_error(exc, f"ending the span of {fn.__qualname__}")
-            return result
+        return _returned(fn, handle, token, result)
 
     return wrapper
 
@@ -214,24 +235,16 @@ def wrap_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[..., Any]:
 def wrap_coroutine_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            handle = open_span(plan, args, kwargs)
-            token = otel_context.attach(handle.context)
-        except Exception as exc:
-            internal_error(exc, f"starting the span of {fn.__qualname__}")
+        handle = _open_or_none(fn, plan, args, kwargs)
+        if handle is None:
             return await fn(*args, **kwargs)
+        token = otel_context.attach(handle.context)
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
-            otel_context.detach(token)
-            handle.end(_error_of(exc))
+            _failed(handle, token, exc)
             raise
-        otel_context.detach(token)
-        try:
-            return close_with_result(handle, result)
-        except Exception as exc:
-            internal_error(exc, f"ending the span of {fn.__qualname__}")
-            return result
+        return _returned(fn, handle, token, result)
 
     return wrapper
 
@@ -239,10 +252,8 @@ def wrap_coroutine_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[
 def wrap_generator_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        try:
-            handle = open_span(plan, args, kwargs)
-        except Exception as exc:
-            internal_error(exc, f"starting the span of {fn.__qualname__}")
+        handle = _open_or_none(fn, plan, args, kwargs)
+        if handle is None:
             return (yield from fn(*args, **kwargs))
         inner = fn(*args, **kwargs)
         to_send: Any = None
@@ -259,8 +270,7 @@ def wrap_generator_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[
                 handle.end()
                 return stop.value
             except BaseException as exc:
-                otel_context.detach(token)
-                handle.end(_error_of(exc))
+                _failed(handle, token, exc)
                 raise
             otel_context.detach(token)
             handle.record_chunk(item)
@@ -283,10 +293,8 @@ def wrap_generator_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[
 def wrap_async_generator_function(fn: Callable[..., Any], plan: CallPlan) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        try:
-            handle = open_span(plan, args, kwargs)
-        except Exception as exc:
-            internal_error(exc, f"starting the span of {fn.__qualname__}")
+        handle = _open_or_none(fn, plan, args, kwargs)
+        if handle is None:
             async for item in fn(*args, **kwargs):
                 yield item
             return
@@ -305,8 +313,7 @@ def wrap_async_generator_function(fn: Callable[..., Any], plan: CallPlan) -> Cal
                 handle.end()
                 return
             except BaseException as exc:
-                otel_context.detach(token)
-                handle.end(_error_of(exc))
+                _failed(handle, token, exc)
                 raise
             otel_context.detach(token)
             handle.record_chunk(item)
