@@ -1,3 +1,6 @@
+"""``python -m agenttrace``: the same as the ``agenttrace`` command."""
+
 from agenttrace.cli import main
 
-main()
+if __name__ == "__main__":
+    main()
