@@ -551,12 +551,12 @@ def _async_callback(name: str) -> Callable[..., Any]:
     return callback
 
 
-class AgentTraceCallbackHandler(BaseCallbackHandler):
-    """Synchronous LangChain callback handler writing agenttrace spans.
+class _Handler:
+    """What both handlers share: the tracker, inline running and the raise switch.
 
-    ``agent_name`` makes the root run an ``invoke_agent`` span instead of ``invoke_workflow``.
-    The handler runs inline (``run_inline``) in async chains too: recording a span is cheap,
-    and running inline keeps the callbacks of a run in order.
+    Both run inline (``run_inline``), in async chains too: recording a span is cheap, and running
+    inline keeps the callbacks of a run in order (an async handler is awaited in the run's own
+    task, so its callbacks share the run's context).
     """
 
     run_inline = True
@@ -572,34 +572,21 @@ class AgentTraceCallbackHandler(BaseCallbackHandler):
             tracer_provider, capture_content=capture_content, agent_name=agent_name
         )
 
-    @property
-    def raise_error(self) -> bool:  # type: ignore[override]
+    @property  # LangChain's base declares a plain attribute, hence the handlers' ignore[override]
+    def raise_error(self) -> bool:
         # Under AGENTTRACE_RAISE_INTERNAL_ERRORS=1 let LangChain re-raise our internal errors.
         return raise_internal_errors()
 
 
-class AsyncAgentTraceCallbackHandler(AsyncCallbackHandler):
-    """Asynchronous LangChain callback handler; same spans as :class:`AgentTraceCallbackHandler`.
+class AgentTraceCallbackHandler(_Handler, BaseCallbackHandler):  # type: ignore[override]
+    """Synchronous LangChain callback handler writing agenttrace spans.
 
-    Inline too: awaited in the run's own task, its callbacks share the run's context.
+    ``agent_name`` makes the root run an ``invoke_agent`` span instead of ``invoke_workflow``.
     """
 
-    run_inline = True
 
-    def __init__(
-        self,
-        tracer_provider: TracerProvider | None = None,
-        *,
-        capture_content: bool | None = None,
-        agent_name: str | None = None,
-    ) -> None:
-        self.tracker = _Tracker(
-            tracer_provider, capture_content=capture_content, agent_name=agent_name
-        )
-
-    @property
-    def raise_error(self) -> bool:  # type: ignore[override]
-        return raise_internal_errors()
+class AsyncAgentTraceCallbackHandler(_Handler, AsyncCallbackHandler):  # type: ignore[override]
+    """Asynchronous LangChain callback handler; same spans as :class:`AgentTraceCallbackHandler`."""
 
 
 for _name in _CALLBACKS:
@@ -619,29 +606,20 @@ class _InstalledHandler(AgentTraceCallbackHandler):
 
     enabled = False
 
-    @property
-    def ignore_llm(self) -> bool:
-        return not self.enabled
 
-    @property
-    def ignore_chain(self) -> bool:
-        return not self.enabled
+def _muted(handler: _InstalledHandler) -> bool:
+    return not handler.enabled
 
-    @property
-    def ignore_agent(self) -> bool:
-        return not self.enabled
 
-    @property
-    def ignore_retriever(self) -> bool:
-        return not self.enabled
-
-    @property
-    def ignore_retry(self) -> bool:
-        return not self.enabled
-
-    @property
-    def ignore_chat_model(self) -> bool:
-        return not self.enabled
+for _flag in (
+    "ignore_llm",
+    "ignore_chain",
+    "ignore_agent",
+    "ignore_retriever",
+    "ignore_retry",
+    "ignore_chat_model",
+):
+    setattr(_InstalledHandler, _flag, property(_muted))
 
 
 _global = _InstalledHandler()

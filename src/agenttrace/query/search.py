@@ -1,8 +1,8 @@
 """Full-text search over messages, tool arguments and results, and errors.
 
 DuckDB's fts extension cannot be installed offline here, so the search is a vectorized,
-case-insensitive literal match (RE2) over the content columns, run by DuckDB over only the span files
-a time filter needs. Snippets are cut around the first match.
+case-insensitive literal match (RE2) over the content columns, run by DuckDB over only the span
+files a time filter needs. Snippets are cut around the first match.
 """
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ import datetime as dt
 import re
 from typing import Any
 
-from agenttrace.query.engine import QueryEngine, iso_ns
+import orjson
+
+from agenttrace.query.engine import QueryEngine, iso_ns, to_ns
 from agenttrace.query.errors import QueryError
+from agenttrace.query.model import SpanRecord
 
 SEARCH_FIELDS = {
     "input_messages": "gen_ai_input_messages",
@@ -24,38 +27,30 @@ SEARCH_FIELDS = {
     "error_type": "error_type",
     "events": "events",
 }
+"""Reported field name → store column. Field names are also :class:`SpanRecord` attributes."""
 SNIPPET_RADIUS = 60
 
 
-def _search_sql(text: str, where_time: str) -> str:
-    # RE2 (DuckDB's regexp engine) with a constant, case-insensitive literal pattern scans
-    # about twice as fast as ILIKE here; the pattern is inlined so it is compiled once.
+def _match_expression(text: str) -> str:
+    """The name of the first content field matching ``text`` (NULL when none does). RE2,
+    DuckDB's regexp engine, with a constant case-insensitive literal pattern scans about twice
+    as fast as ILIKE here; inlining the pattern has it compiled once."""
     pattern = "'" + ("(?i)" + re.escape(text)).replace("'", "''") + "'"
-    matches = [f"regexp_matches({column}, {pattern})" for column in SEARCH_FIELDS.values()]
-    field = " ".join(
-        f"WHEN {m} THEN '{name}'" for m, name in zip(matches, SEARCH_FIELDS, strict=True)
+    cases = " ".join(
+        f"WHEN regexp_matches({column}, {pattern}) THEN '{field}'"
+        for field, column in SEARCH_FIELDS.items()
     )
-    value = " ".join(
-        f"WHEN {m} THEN {column}" for m, column in zip(matches, SEARCH_FIELDS.values(), strict=True)
-    )
-    return f"""
-    CREATE OR REPLACE TEMP TABLE hits AS
-    SELECT trace_id, span_id, name, start_ns, field,
-           substr(value, greatest(1, strpos(lower(value), $needle) - {SNIPPET_RADIUS}),
-                  length($needle) + 2 * {SNIPPET_RADIUS}) AS snippet
-    FROM (
-        SELECT trace_id, span_id, name, start_time_unix_nano AS start_ns,
-               CASE {field} END AS field, CASE {value} END AS value
-        FROM spans_raw
-        WHERE ({" OR ".join(matches)}) AND {where_time}
-    )
-    QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY field) = 1
-    """
+    return f"CASE {cases} END"
 
 
-def _clean_snippet(text: str) -> str:
-    # Content columns hold JSON; show the words, not the escapes.
-    flat = text.replace("\\n", " ").replace('\\"', '"').replace("\\t", " ")
+def _snippet(value: str | None, needle: str) -> str:
+    """About ``SNIPPET_RADIUS`` characters either side of the first match, JSON escapes
+    flattened so the words show."""
+    if not value:
+        return ""
+    at = max(value.lower().find(needle.lower()), 0)
+    cut = value[max(0, at - SNIPPET_RADIUS) : at + len(needle) + SNIPPET_RADIUS]
+    flat = cut.replace("\\n", " ").replace('\\"', '"').replace("\\t", " ")
     return " ".join(flat.split())
 
 
@@ -67,11 +62,13 @@ def search(
     until: dt.datetime | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
-    """Span hits (first ``limit``, oldest first) and per-trace hit counts for ``text``."""
+    """Per-trace hit counts and the first ``limit`` span hits (oldest first) for ``text``.
+
+    One scan of the content columns records which spans match and in which field; snippets
+    are then cut only for the hits shown, from the few files that hold those traces.
+    """
     if not text.strip():
         raise QueryError("search text is empty")
-    from agenttrace.query.engine import to_ns
-
     bounds = ["TRUE"]
     if since is not None:
         bounds.append(f"start_time_unix_nano >= {to_ns(since)}")
@@ -79,17 +76,32 @@ def search(
         bounds.append(f"start_time_unix_nano < {to_ns(until)}")
     with engine.connect() as con:
         engine.source.register_spans(con, "spans_raw", engine.source.list_files(since, until))
-        con.execute(_search_sql(text, " AND ".join(bounds)), {"needle": text.lower()})
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE hits AS
+                SELECT * FROM (
+                    SELECT trace_id, span_id, name, start_time_unix_nano AS start_ns,
+                           {_match_expression(text)} AS field
+                    FROM spans_raw WHERE {" AND ".join(bounds)})
+                WHERE field IS NOT NULL"""
+        )
         traces = con.execute(
-            """SELECT h.trace_id, count(*) AS hits, any_value(t.root_name) AS root_name,
-                      min(h.start_ns) AS first_ns
+            """SELECT h.trace_id, count(DISTINCT h.span_id) AS hits,
+                      any_value(t.root_name) AS root_name, min(h.start_ns) AS first_ns
                FROM hits h LEFT JOIN idx.trace_summary t USING (trace_id)
                GROUP BY h.trace_id ORDER BY hits DESC, first_ns, h.trace_id"""
         ).fetchall()
-        spans = con.execute(
-            f"SELECT trace_id, span_id, name, start_ns, field, snippet FROM hits "
-            f"ORDER BY start_ns, trace_id, span_id LIMIT {int(limit)}"
+        # A redelivered span appears twice; over-fetch a little and keep the first of each.
+        candidates = con.execute(
+            f"SELECT trace_id, span_id, name, start_ns, field FROM hits "
+            f"ORDER BY start_ns, trace_id, span_id, field LIMIT {2 * int(limit)}"
         ).fetchall()
+    seen: set[tuple[str, str]] = set()
+    shown: list[tuple[Any, ...]] = []
+    for row in candidates:
+        if (row[0], row[1]) not in seen and len(shown) < limit:
+            seen.add((row[0], row[1]))
+            shown.append(row)
+    values = _hit_values(engine, shown)
     total = sum(int(row[1]) for row in traces)
     return {
         "query": text,
@@ -105,12 +117,36 @@ def search(
                 "name": name,
                 "start_time": iso_ns(int(start)),
                 "field": field,
-                "snippet": _clean_snippet(snippet or ""),
+                "snippet": _snippet(values.get((t, s, field)), text),
             }
-            for t, s, name, start, field, snippet in spans
+            for t, s, name, start, field in shown
         ],
-        "truncated": total > len(spans),
+        "truncated": total > len(shown),
     }
+
+
+def _hit_values(
+    engine: QueryEngine, hits: list[tuple[Any, ...]]
+) -> dict[tuple[str, str, str], str]:
+    """The matched field's text for each shown hit, read only from its traces' files."""
+    wanted = {(t, s) for t, s, *_ in hits}
+    if not wanted:
+        return {}
+    spans = engine.load_spans(sorted({t for t, _ in wanted}))
+    out = {}
+    for trace_id, span_id, _, _, field in hits:
+        for span in spans.get(trace_id, []):
+            if span.span_id == span_id:
+                out[(trace_id, span_id, field)] = _field_text(span, field)
+    return out
+
+
+def _field_text(span: SpanRecord, field: str) -> str:
+    if field == "events":
+        return orjson.dumps(span.events).decode()
+    if field == "error_type":
+        return span.error_type or ""
+    return str(getattr(span, field) or "")
 
 
 def matching_trace_ids(

@@ -269,7 +269,7 @@ def connect_index(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + 30.0
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return _quiet(duckdb.connect(str(path), read_only=read_only))
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise QueryError(f"cannot open summary index {path}: {exc}") from exc
@@ -457,7 +457,7 @@ class SummaryIndex:
         if a refresh in another process holds the write lock."""
         import duckdb
 
-        con = duckdb.connect()
+        con = _quiet(duckdb.connect())
         deadline = time.monotonic() + 30.0
         while True:
             try:
@@ -468,6 +468,12 @@ class SummaryIndex:
                     con.close()
                     raise QueryError(f"cannot open summary index {self.path}: {exc}") from exc
                 time.sleep(0.1)
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # DuckDB otherwise draws a progress bar over the command's output during long scans.
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _first(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...] | None:

@@ -21,9 +21,17 @@ class JsonUnsupported(ValueError):
 # more digits goes to the stdlib (a translate and a substring search beat a regex here).
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
+# What a JSON text can open with, for orjson and for the stdlib (which also reads NaN and
+# Infinity), after the whitespace both skip. Any other opening fails both parsers, so plain
+# text under a JSON key (a tool result, say) is refused without two failed parses.
+_JSON_WHITESPACE = " \t\n\r"
+_VALUE_OPENINGS = frozenset('{["-0123456789')
+_LITERAL_OPENINGS = ("true", "false", "null", "NaN", "Infinity")
 
 
 def loads(text: str) -> Any:
+    if not _may_be_json(text):
+        raise JsonUnsupported("JSONDecodeError")
     digits = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
     if _LONG_NUMBER not in digits:
         try:
@@ -34,6 +42,13 @@ def loads(text: str) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise JsonUnsupported(type(exc).__name__) from None
+
+
+def _may_be_json(text: str) -> bool:
+    stripped = text.lstrip(_JSON_WHITESPACE)
+    return bool(stripped) and (
+        stripped[0] in _VALUE_OPENINGS or stripped.startswith(_LITERAL_OPENINGS)
+    )
 
 
 def dumps(obj: Any) -> str:

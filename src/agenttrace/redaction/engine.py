@@ -374,12 +374,13 @@ class Redactor:
             shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE)
             signatures = {s for s in self._signatures if s in shape}
         raw: list[tuple[int, int, int, str]] = []
-        for index, detector in enumerate(self.detectors):
-            if passed is not None:
-                if index not in passed:
-                    continue
-            elif not _may_match(detector, text, keywords, signatures):
-                continue
+        # _merge sorts the findings, so the order detectors run in does not matter.
+        candidates: Iterable[Detector] = (
+            [self.detectors[index] for index in passed]
+            if passed is not None
+            else (d for d in self.detectors if _may_match(d, text, keywords, signatures))
+        )
+        for detector in candidates:
             if detector.anchor != "scan" and lowered is None:
                 lowered = text.lower()
             for match in _matches(detector, text, lowered):
@@ -483,11 +484,40 @@ def _matches(detector: Detector, text: str, lowered: str | None) -> Iterator[re.
                         yield match
                     continue
                 end = pos + len(keyword) + after
-                for match in pattern.finditer(text, max(0, pos - before), end):
+                for match in _window_finditer(detector, pattern, text, lowered, pos - before, end):
                     if match.span() not in seen:
                         seen.add(match.span())
                         yield match
             pos = lowered.find(keyword, pos + 1)
+
+
+def _window_finditer(
+    detector: Detector, pattern: re.Pattern[str], text: str, lowered: str, start: int, end: int
+) -> Iterator[re.Match[str]]:
+    """The matches of ``pattern.finditer(text, max(0, start), end)``, without trying every
+    position of the window.
+
+    Every match of a window detector holds one of its keywords at most ``window[0]``
+    characters after the match's start (the contract that makes the window search complete),
+    so no match starts before the next keyword occurrence minus that distance, and none is
+    left once no keyword occurrence remains. Same ``end``, so lookaheads at the window's edge
+    see what they saw before. Window patterns never match the empty string.
+    """
+    before = detector.window[0]
+    pos = max(0, start)
+    while True:
+        nearest = -1
+        for keyword in detector.keywords:
+            found = lowered.find(keyword, pos, end)
+            if found != -1 and (nearest == -1 or found < nearest):
+                nearest = found
+        if nearest == -1:
+            return
+        match = pattern.search(text, max(pos, nearest - before), end)
+        if match is None:
+            return
+        yield match
+        pos = match.end()
 
 
 def _merge(raw: list[tuple[int, int, int, str]]) -> list[Finding]:

@@ -10,6 +10,8 @@ built from patterns without anchors that a neighbouring byte could defeat.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -57,6 +59,45 @@ class ByteScreen:
         except hyperscan.ScanTerminated:
             return True
         return False
+
+
+class RowScreen:
+    """Which of many texts match any of ``patterns``, decided by one scan of them all.
+
+    The texts are joined by newlines and scanned once; each match end is mapped back to the
+    text holding it. A match that spans a separator only flags a text needlessly, never hides
+    one. Without Hyperscan every text is flagged (the caller's precise path decides).
+    """
+
+    def __init__(self, patterns: Sequence[bytes]) -> None:
+        self._database: Any = None
+        self._scratch: Any = None
+        if patterns and hyperscan is not None:
+            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            database.compile(
+                expressions=list(patterns),
+                ids=list(range(len(patterns))),
+                elements=len(patterns),
+                flags=[0] * len(patterns),
+            )
+            self._database = database
+            self._scratch = hyperscan.Scratch(database)
+
+    def matching(self, texts: Sequence[str]) -> set[int]:
+        if self._database is None:
+            return set(range(len(texts)))
+        encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+        ends: list[int] = []
+        self._database.scan(
+            b"\n".join(encoded),
+            match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end),
+            scratch=self._scratch,
+        )
+        if not ends:
+            return set()
+        starts = list(itertools.accumulate((len(data) + 1 for data in encoded), initial=0))
+        # A match ending at byte e (exclusive) lies in the text holding byte e - 1.
+        return {bisect.bisect_right(starts, end - 1) - 1 for end in ends}
 
 
 def _stop(_id: int, _start: int, _end: int, _flags: int, _context: object) -> bool:

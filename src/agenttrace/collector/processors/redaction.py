@@ -23,11 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 from agenttrace.collector.errors import ConfigError
-from agenttrace.collector.processors._otlp import set_attribute, set_value, to_python
-from agenttrace.collector.processors._screen import ByteScreen, hyperscan_available
+from agenttrace.collector.processors._otlp import set_value, to_python
+from agenttrace.collector.processors._screen import ByteScreen, RowScreen, hyperscan_available
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 from agenttrace.redaction import (
     DROP,
@@ -36,12 +34,13 @@ from agenttrace.redaction import (
     RedactionSummary,
     Redactor,
 )
-from agenttrace.redaction.columnar import JSON_ESCAPE_PREFILTER, ColumnRedactor
+from agenttrace.redaction.columnar import JSON_ESCAPE_PREFILTER
 from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
 
 # Secret-like member names the detectors' own patterns do not spell out.
 _EXTRA_KEY_WORDS = ("cookie",)
 _KEY_CACHE_SIZE = 8192
+_SUMMARY_PREFIX = "agenttrace.redaction."
 
 
 @dataclass(frozen=True)
@@ -116,43 +115,52 @@ def _key_suffix(pattern: str) -> bytes:
 
 
 class BatchPrefilter:
-    """Screens every string of a batch at once with the engine's column prefilter.
+    """Screens every string of a batch at once: which ones can hold a finding.
 
-    :class:`~agenttrace.redaction.columnar.ColumnRedactor` runs one multi-pattern pass
-    (Hyperscan when available) over all strings and returns a superset of the ones that can
-    hold a finding. Member names that make a JSON value secret by themselves but that no
-    detector pattern spells out (``cookie``) are added on top.
+    One Hyperscan scan over all the strings with the same patterns as the engine's column
+    prefilter (each detector's ``bounded_prefilter``, and the JSON escapes that could hide
+    one) plus the member names that make a JSON value secret by themselves but that no
+    detector pattern spells out (``cookie``). The result is a superset of the strings with a
+    finding. With block rules every string is a candidate: a rule can name any JSON member.
     """
 
-    def __init__(self, redactor: Redactor, engine: str | None = None) -> None:
-        # Hyperscan compiles once; the RE2 engine recompiles its alternation on every call
-        # (tens of milliseconds), which dwarfs the small batches a request yields.
-        chosen = engine or ("hyperscan" if hyperscan_available() else "auto")
-        self._columns = ColumnRedactor(redactor, engine=chosen)
+    def __init__(self, redactor: Redactor) -> None:
+        patterns = [d.bounded_prefilter.encode() for d in redactor.detectors]
+        patterns.append(JSON_ESCAPE_PREFILTER.encode())
+        patterns.append(b"(?i)(?:" + "|".join(_EXTRA_KEY_WORDS).encode() + b")")
+        self._everything = bool(redactor.config.block)
+        self._rows = RowScreen(patterns)
 
     @property
     def engine(self) -> str:
-        return self._columns.engine
+        return "hyperscan" if hyperscan_available() else "none"
 
     def candidates(self, texts: list[str]) -> set[int]:
-        if not texts:
-            return set()
-        marked = set(self._columns.candidates(pa.array(texts, pa.string())))
+        if self._everything:
+            return set(range(len(texts)))
+        marked = self._rows.matching(texts)
         for index, text in enumerate(texts):
-            if index not in marked and any(w in text.lower() for w in _EXTRA_KEY_WORDS):
+            # Unicode case folding (the Kelvin sign lowers to "k") reaches beyond the ASCII
+            # case-insensitivity of the scan; the key rules fold the Unicode way.
+            if index not in marked and not text.isascii() and _has_extra_key_word(text):
                 marked.add(index)
         return marked
+
+
+def _has_extra_key_word(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _EXTRA_KEY_WORDS)
 
 
 class _Slot:
     """Where one screened string lives, so a candidate can be redacted and written back."""
 
-    __slots__ = ("forced", "holder", "key", "kind", "owner", "summary_key")
+    __slots__ = ("forced", "holder", "item", "kind", "owner", "summary_key")
 
-    def __init__(self, kind: str, holder: Any, key: str, summary_key: str, owner: int) -> None:
+    def __init__(self, kind: str, holder: Any, item: Any, summary_key: str, owner: int) -> None:
         self.kind = kind  # "attr", "name" or "status"
         self.holder = holder
-        self.key = key
+        self.item = item  # for "attr": the KeyValue itself, so no search is needed to find it
         self.summary_key = summary_key
         self.owner = owner  # index of the span (or resource) whose summary records findings
         self.forced = False  # the precise path runs whatever the screen says
@@ -167,11 +175,15 @@ class _Batch:
         self.holders: list[Any] = []
         self.summaries: list[RedactionSummary] = []
         self.is_span: list[bool] = []
+        # Whether the owner already carries summary attributes (from an earlier redaction),
+        # which the new summary replaces in place; otherwise it is simply appended.
+        self.summarized: list[bool] = []
 
     def add_owner(self, attributes: Any, *, is_span: bool) -> int:
         self.holders.append(attributes)
         self.summaries.append(RedactionSummary())
         self.is_span.append(is_span)
+        self.summarized.append(False)
         return len(self.holders) - 1
 
     def add(self, slot: _Slot, text: str) -> None:
@@ -202,7 +214,7 @@ class RedactionProcessor:
             resource = resource_spans.resource
             if screen.matches(resource.SerializeToString()):
                 owner = batch.add_owner(resource.attributes, is_span=False)
-                self._gather_attributes(resource.attributes, "resource.", owner, batch)
+                self._gather_attributes(resource.attributes, "resource.", owner, batch, own=True)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
                     if screen.matches(span.SerializeToString()):
@@ -217,31 +229,36 @@ class RedactionProcessor:
             done.add(id(slot))
             self._counters["candidates"] += 1
             self._redact_slot(slot, batch.summaries[slot.owner])
-        for attributes, summary, is_span in zip(
-            batch.holders, batch.summaries, batch.is_span, strict=True
+        for attributes, summary, is_span, summarized in zip(
+            batch.holders, batch.summaries, batch.is_span, batch.summarized, strict=True
         ):
             if summary:
                 self._counters["spans_redacted"] += is_span
-                for key, value in summary.to_attributes().items():
-                    set_attribute(attributes, key, value)
+                _write_summary(attributes, summary, replace=summarized)
         return request
 
     def _gather_span(self, span: Any, batch: _Batch) -> None:
         owner = batch.add_owner(span.attributes, is_span=True)
-        batch.add(_Slot("name", span, "", "name", owner), span.name)
+        batch.add(_Slot("name", span, None, "name", owner), span.name)
         if span.status.message:
             batch.add(
-                _Slot("status", span.status, "", "status.message", owner), span.status.message
+                _Slot("status", span.status, None, "status.message", owner), span.status.message
             )
-        self._gather_attributes(span.attributes, "", owner, batch)
+        self._gather_attributes(span.attributes, "", owner, batch, own=True)
         for index, event in enumerate(span.events):
-            batch.add(_Slot("name", event, "", f"events[{index}].name", owner), event.name)
+            batch.add(_Slot("name", event, None, f"events[{index}].name", owner), event.name)
             self._gather_attributes(event.attributes, f"events[{index}].", owner, batch)
         for index, link in enumerate(span.links):
             self._gather_attributes(link.attributes, f"links[{index}].", owner, batch)
 
-    def _gather_attributes(self, attributes: Any, prefix: str, owner: int, batch: _Batch) -> None:
+    def _gather_attributes(
+        self, attributes: Any, prefix: str, owner: int, batch: _Batch, *, own: bool = False
+    ) -> None:
+        """``own``: these are the attributes the owner's summary is written to."""
         for kv in attributes:
+            key = kv.key
+            if own and key.startswith(_SUMMARY_PREFIX):
+                batch.summarized[owner] = True
             value = kv.value
             which = value.WhichOneof("value")
             if which == "string_value":
@@ -254,8 +271,8 @@ class RedactionProcessor:
                 strings = [""]  # nested maps are rare: always take the precise path
             else:
                 continue
-            slot = _Slot("attr", attributes, kv.key, prefix + kv.key, owner)
-            slot.forced = which == "kvlist_value" or self._key_forces_precise(kv.key)
+            slot = _Slot("attr", attributes, kv, prefix + key, owner)
+            slot.forced = which == "kvlist_value" or self._key_forces_precise(key)
             for text in strings:
                 batch.add(slot, "" if slot.forced else text)
 
@@ -286,28 +303,45 @@ class RedactionProcessor:
             summary.merge(local)
 
     def _redact_attribute(self, slot: _Slot, local: RedactionSummary) -> None:
-        attributes = slot.holder
-        for index, kv in enumerate(attributes):
-            if kv.key != slot.key:
-                continue
-            original = to_python(kv.value)
-            if isinstance(original, dict):
-                redacted = self._redactor.redact_json(original, local)
-            else:
-                redacted = self._redactor.redact_value(slot.key, original, local)
-            if redacted is DROP:
-                del attributes[index]
-                self._counters["values_dropped"] += 1
-            elif redacted != original:
-                kv.value.Clear()
-                set_value(kv.value, redacted)
-            return
+        kv = slot.item
+        original = to_python(kv.value)
+        if isinstance(original, dict):
+            redacted = self._redactor.redact_json(original, local)
+        else:
+            redacted = self._redactor.redact_value(kv.key, original, local)
+        if redacted is DROP:
+            _remove(slot.holder, kv)
+            self._counters["values_dropped"] += 1
+        elif redacted != original:
+            kv.value.Clear()
+            set_value(kv.value, redacted)
 
     def metrics(self) -> Mapping[str, float]:
         return dict(self._counters)
 
     def shutdown(self) -> None:
         return None
+
+
+def _remove(attributes: Any, kv: Any) -> None:
+    """Delete ``kv`` from its repeated field (the runtime hands out one wrapper per element)."""
+    for index, candidate in enumerate(attributes):
+        if candidate is kv:
+            del attributes[index]
+            return
+
+
+def _write_summary(attributes: Any, summary: RedactionSummary, *, replace: bool) -> None:
+    """The summary attributes; with ``replace``, earlier ones are overwritten in place."""
+    values = summary.to_attributes()
+    if replace:
+        for kv in attributes:
+            value = values.pop(kv.key, None)
+            if value is not None:
+                kv.value.Clear()
+                set_value(kv.value, value)
+    for key, value in values.items():
+        set_value(attributes.add(key=key).value, value)
 
 
 def _factory(config: RedactionProcessorConfig) -> RedactionProcessor:
