@@ -1,8 +1,8 @@
 """OTLP/JSON encoding of trace export requests, following the OTLP specification.
 
 The converters walk orjson documents and protobuf messages directly instead of going through
-``google.protobuf.json_format``, which is an order of magnitude slower and gets OTLP/JSON wrong
-(base64 ids, enum names). The OTLP/JSON rules:
+``google.protobuf.json_format``, which is several times slower (see ``bench/otlp_json.py``) and
+gets OTLP/JSON wrong (base64 ids, enum names). The OTLP/JSON rules:
 
 - field names are lowerCamelCase; the original snake_case names are accepted on input;
 - trace, span and parent span ids are hex strings; other ``bytes`` values are base64;
@@ -83,7 +83,9 @@ def decode_request(data: bytes | str) -> ExportTraceServiceRequest:
         raise OtlpJsonError(f"{_SCHEMA_PROBLEM}: {bad.path()} {bad.problem}") from None
     try:
         return ExportTraceServiceRequest(**fields)
-    except (TypeError, ValueError) as exc:  # the converters check every value; a safety net
+    except (TypeError, ValueError) as exc:
+        # The converters check every value; this keeps the OtlpJsonError contract should a
+        # protobuf release be stricter than they are.
         raise OtlpJsonError(f"{_SCHEMA_PROBLEM}: {exc}") from None
 
 
@@ -381,12 +383,28 @@ def _message_encoder(fields: dict[FieldDescriptor, tuple[str, _Encode | None]]) 
     return convert
 
 
+def _key_value_encoder(generic: _Encode) -> _Encode:
+    """The usual attribute, a string value under a plain key, skips the generic loop."""
+
+    def convert(key_value: KeyValue) -> Any:
+        value = key_value.value
+        if value.WhichOneof("value") == "string_value":
+            key = key_value.key
+            if key and not key_value.key_strindex:
+                return {"key": key, "value": {"stringValue": value.string_value}}
+        return generic(key_value)
+
+    return convert
+
+
 def _encoders(root: Descriptor) -> _Encode:
     descriptors = _message_types(root)
     tables: dict[str, dict[FieldDescriptor, tuple[str, _Encode | None]]] = {
         name: {} for name in descriptors
     }
     messages = {name: _message_encoder(tables[name]) for name in descriptors}
+    if _KEY_VALUE in messages:
+        messages[_KEY_VALUE] = _key_value_encoder(messages[_KEY_VALUE])
     for name, descriptor in descriptors.items():
         for field in descriptor.fields:
             tables[name][field] = (field.json_name, _field_encoder(field, messages))

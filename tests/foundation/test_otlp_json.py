@@ -216,6 +216,8 @@ def rich_request() -> ExportTraceServiceRequest:
     nested.array_value.values.extend(values.values())
     nested.array_value.values.add().kvlist_value.values.add(key="deep", value=values["bytes"])
     span.attributes.add(key_strindex=7)
+    span.attributes.add(key="", value=values["s"])
+    span.attributes.add(key="both", key_strindex=2, value=values["s"])
     span.events.add(name="e", time_unix_nano=2**64 - 1, attributes=[KeyValue(key="x")])
     span.links.add(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, trace_state="a=b", flags=0x300)
     span.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="boom"))

@@ -236,3 +236,46 @@ def test_config_errors_name_the_key() -> None:
     with pytest.raises(ConfigError) as err:
         build_processor("redaction", "r", {"unknown_option": 1}, "processors[1]")
     assert err.value.key_path == "processors[1].unknown_option"
+
+
+def test_a_second_pass_replaces_the_summary_instead_of_adding_one() -> None:
+    request, _ = _redact([{"attributes": {"note": f"mail {EMAIL}", "other": f"x {GITHUB}"}}])
+    processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
+    span = only_span(request)
+    span.attributes.add(key="late").value.string_value = f"token {AWS}"
+    processor.process(request)
+    keys = [kv.key for kv in span.attributes]
+    assert keys.count(semconv.AGENTTRACE_REDACTION_COUNT) == 1
+    assert keys.count(semconv.AGENTTRACE_REDACTION_KEYS) == 1
+    out = attrs(span)
+    assert out["late"] == "token [REDACTED:aws_access_key_id]"
+    assert out[semconv.AGENTTRACE_REDACTION_COUNT] == 1  # this pass's findings
+    assert out[semconv.AGENTTRACE_REDACTION_KEYS] == ["late"]
+
+
+def test_several_dropped_values_of_one_span_all_go() -> None:
+    attributes = {f"a{i}": (f"mail {EMAIL}" if i % 2 else "keep") for i in range(8)}
+    request, processor = _redact([{"attributes": attributes}], mode="drop")
+    out = attrs(only_span(request))
+    assert {k for k in out if not k.startswith("agenttrace.")} == {"a0", "a2", "a4", "a6"}
+    assert processor.metrics()["values_dropped"] == 4
+
+
+def test_batch_prefilter_marks_every_string_the_engine_would_change() -> None:
+    rng = random.Random(99)
+    redactor = Redactor()
+    prefilter = BatchPrefilter(redactor)
+    texts = [_random_text(rng) for _ in range(400)]
+    texts += [
+        json.dumps({"session_cookie": "abcDEF123456"}),
+        # The Kelvin sign lowers to "k": the key rules fold it, the byte scan does not.
+        json.dumps({"COO\u212aIE": "abcDEF123456"}, ensure_ascii=False),
+        json.dumps({"v": "jane\u0040corp.io"}, ensure_ascii=True).replace("@", "\\u0040"),
+        "caf\u00e9 " + EMAIL,
+    ]
+    key = "gen_ai.input.messages"
+    changed = {i for i, text in enumerate(texts) if redactor.redact_value(key, text) != text}
+    assert len(changed) > 50
+    assert changed <= prefilter.candidates(texts)
+    with_block = BatchPrefilter(Redactor(RedactionConfig.from_dict({"block": [{"key": "x"}]})))
+    assert with_block.candidates(texts) == set(range(len(texts)))

@@ -51,6 +51,10 @@ _SHAPE = bytes.maketrans(
 # cost quadratic time); path rules see the truncated path.
 _MAX_PATH_LENGTH = 512
 _DECISION_CACHE_SIZE = 4096
+# Short texts repeat endlessly (JSON member names, roles, span and tool names): their findings
+# under the global allow rules are remembered instead of scanned again.
+_SHORT_TEXT_LENGTH = 64
+_SHORT_TEXT_CACHE_SIZE = 4096
 
 
 class _Drop:
@@ -96,6 +100,7 @@ class Redactor:
         self._scan_decision = _Decision("scan", self._global_allows)
         self._decisions: dict[tuple[str, str], _Decision] = {}
         self._member_secret_types: dict[str, bool] = {}
+        self._short_findings: dict[str, tuple[Finding, ...]] = {}
         self._keywords = tuple(dict.fromkeys(k for d in self.detectors for k in d.keywords))
         self._signatures = tuple(dict.fromkeys(s for d in self.detectors for s in d.signatures))
         self._gate: HyperscanGate | None = None
@@ -360,6 +365,17 @@ class Redactor:
     def _find(self, text: str, allows: Sequence[KeyRule]) -> list[Finding]:
         if len(text) < _MIN_FINDING_LENGTH:
             return []
+        if len(text) > _SHORT_TEXT_LENGTH or allows is not self._global_allows:
+            return self._scan(text, allows)
+        cached = self._short_findings.get(text)
+        if cached is None:
+            cached = tuple(self._scan(text, allows))
+            if len(self._short_findings) >= _SHORT_TEXT_CACHE_SIZE:
+                self._short_findings.clear()
+            self._short_findings[text] = cached
+        return list(cached)
+
+    def _scan(self, text: str, allows: Sequence[KeyRule]) -> list[Finding]:
         gate = self._load_gate()  # even for short strings one scan beats the keyword checks
         passed = gate(text) if gate is not None else None
         if passed is not None and not passed:

@@ -1,0 +1,164 @@
+"""The engine's shortcuts give exactly what the plain way gives, on many generated inputs.
+
+* ``_jsonio.loads`` refuses text that cannot open a JSON document without trying to parse it:
+  it must accept and refuse exactly what orjson-then-stdlib does.
+* The window detectors (email, URL credentials) search only from the next keyword
+  occurrence on: every window must yield the same matches as ``finditer`` over the window.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import orjson
+import pytest
+
+from agenttrace.redaction import _jsonio
+from agenttrace.redaction.detectors import DETECTORS
+from agenttrace.redaction.engine import _window_finditer
+
+_PIECES = [
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\x0c",
+    "\ufeff",
+    "\u00a0",
+    "{",
+    "}",
+    "[",
+    "]",
+    '"',
+    ":",
+    ",",
+    "-",
+    "0",
+    "7",
+    "1.5e3",
+    "true",
+    "false",
+    "null",
+    "NaN",
+    "Infinity",
+    "tru",
+    "nul",
+    "the",
+    "fix",
+    "no",
+    "Inf",
+    "N",
+    "x",
+    '{"a": 1}',
+    "[1, 2]",
+    '"s"',
+    "12345678901234567890",
+    "\ud800",
+    "é",
+]
+
+
+def _reference_loads(text: str) -> object:
+    """The parse as it was before the shortcut: orjson, then the stdlib."""
+    try:
+        if "0" * 19 not in re.sub(r"[1-9]", "0", text):
+            return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise _jsonio.JsonUnsupported from None
+
+
+def _outcome(parse: object, text: str) -> tuple[str, object]:
+    try:
+        return "ok", parse(text)  # type: ignore[operator]
+    except _jsonio.JsonUnsupported:
+        return "refused", None
+
+
+def test_loads_shortcut_accepts_and_refuses_exactly_like_the_parsers() -> None:
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 6))) for _ in range(6000)]
+    texts += [
+        rng.choice(["", " ", "\n\t"]) + json.dumps({"k": [rng.random(), "v", None]})
+        for _ in range(1000)
+    ]
+    texts += ["\n[]", "nullx", "true false", "-", "-Infinity", "NaN", " Infinity "]
+    refused = 0
+    for text in texts:
+        expected = _outcome(_reference_loads, text)
+        got = _outcome(_jsonio.loads, text)
+        assert got[0] == expected[0], repr(text)
+        if expected[0] == "ok":
+            assert repr(got[1]) == repr(expected[1]), repr(text)  # NaN != NaN: compare reprs
+        else:
+            refused += 1
+    assert refused > 1000  # both outcomes were really exercised
+    assert len(texts) - refused > 1000
+
+
+_WINDOW_DETECTORS = [d for d in DETECTORS if d.anchor == "window"]
+_WINDOW_PIECES = [
+    "@",
+    "://",
+    "a",
+    "jane.doe",
+    "example.com",
+    ".",
+    "-",
+    " ",
+    "x" * 70,
+    "user:pw",
+    "db://u:p@h",
+    "https://ann:s3cret@",
+    "https",
+    "db",
+    "\\n",
+    "git",
+    "+",
+    "b@c",
+    ".io",
+    "@@",
+    "9",
+]
+
+
+@pytest.mark.parametrize("detector", _WINDOW_DETECTORS, ids=lambda d: d.name)
+def test_window_search_finds_what_finditer_over_the_window_finds(detector: object) -> None:
+    rng = random.Random(11)
+    checked = 0
+    for _ in range(1500):
+        text = "".join(rng.choice(_WINDOW_PIECES) for _ in range(rng.randint(1, 40)))
+        lowered = text.lower()
+        before, after = detector.window  # type: ignore[attr-defined]
+        for keyword in detector.keywords:  # type: ignore[attr-defined]
+            pos = lowered.find(keyword)
+            while pos != -1:
+                end = pos + len(keyword) + after
+                for pattern in detector.patterns:  # type: ignore[attr-defined]
+                    expected = [m.span() for m in pattern.finditer(text, max(0, pos - before), end)]
+                    got = [
+                        m.span()
+                        for m in _window_finditer(
+                            detector,  # type: ignore[arg-type]
+                            pattern,
+                            text,
+                            lowered,
+                            pos - before,
+                            end,
+                        )
+                    ]
+                    assert got == expected, (text, pos)
+                    checked += bool(expected)
+                pos = lowered.find(keyword, pos + 1)
+    assert checked > 100
+
+
+def test_window_patterns_never_match_the_empty_string() -> None:
+    for detector in _WINDOW_DETECTORS:
+        for pattern in detector.patterns:
+            assert pattern.fullmatch("") is None
