@@ -171,14 +171,24 @@ def test_redact_runs_before_export(tmp_path: Path) -> None:
     def send(to: str) -> str:
         return "sent"
 
+    # A span name built from user data is a place a secret can hide too.
+    @agenttrace.workflow(name="notify ops@corp.io")
+    def notify() -> None:
+        raise RuntimeError("could not reach ops@corp.io")
+
     agenttrace.init(service_name="svc", jsonl_path=path, redact=True, set_global=False)
     try:
         send("jane.doe@corp.io")
+        with pytest.raises(RuntimeError):
+            notify()
         agenttrace.flush()
     finally:
         agenttrace.shutdown()
     text = path.read_text()
     assert "jane.doe@corp.io" not in text
+    # span name, workflow name attribute, exception event and status description
+    assert "ops@corp.io" not in text
+    assert "invoke_workflow notify [REDACTED:email]" in text
     assert "agenttrace.redaction.count" in text
 
 

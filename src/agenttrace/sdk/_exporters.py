@@ -118,9 +118,9 @@ class JsonLinesSpanExporter(SpanExporter):
 class RedactingSpanExporter(SpanExporter):
     """Runs :class:`agenttrace.redaction.Redactor` over every span before the inner exporter.
 
-    It runs in the batch processor's export thread, so agent code never waits for it. Span,
-    event and link attributes and the status description are redacted, and the span gets the
-    ``agenttrace.redaction.*`` summary attributes when anything was found.
+    It runs in the batch processor's export thread, so agent code never waits for it. Span and
+    event names, span, event and link attributes and the status description are redacted, and
+    the span gets the ``agenttrace.redaction.*`` summary attributes when anything was found.
     """
 
     def __init__(self, inner: SpanExporter, redactor: Redactor | None = None) -> None:
@@ -137,21 +137,25 @@ class RedactingSpanExporter(SpanExporter):
 
         summary = RedactionSummary()
         redact = self.redactor.redact_attributes
+        redact_text = self.redactor.redact_text
+        name = redact_text(span.name, summary)
         attributes: dict[str, Any] = redact(span.attributes or {}, summary)
         events = [
-            Event(event.name, redact(event.attributes or {}, summary), event.timestamp)
+            Event(
+                redact_text(event.name, summary),
+                redact(event.attributes or {}, summary),
+                event.timestamp,
+            )
             for event in span.events
         ]
         links = [Link(link.context, redact(link.attributes or {}, summary)) for link in span.links]
         status = span.status
         if status.description:
-            status = Status(
-                status.status_code, self.redactor.redact_text(status.description, summary)
-            )
+            status = Status(status.status_code, redact_text(status.description, summary))
         if summary:
             attributes.update(summary.to_attributes())
         return ReadableSpan(
-            name=span.name,
+            name=name,
             context=span.context,
             parent=span.parent,
             resource=span.resource,

@@ -152,18 +152,12 @@ def _has_extra_key_word(text: str) -> bool:
     return any(word in lowered for word in _EXTRA_KEY_WORDS)
 
 
-class _Slot:
-    """Where one screened string lives, so a candidate can be redacted and written back."""
-
-    __slots__ = ("forced", "holder", "item", "kind", "owner", "summary_key")
-
-    def __init__(self, kind: str, holder: Any, item: Any, summary_key: str, owner: int) -> None:
-        self.kind = kind  # "attr", "name" or "status"
-        self.holder = holder
-        self.item = item  # for "attr": the KeyValue itself, so no search is needed to find it
-        self.summary_key = summary_key
-        self.owner = owner  # index of the span (or resource) whose summary records findings
-        self.forced = False  # the precise path runs whatever the screen says
+# Where one screened string lives, so a candidate can be redacted and written back: kind
+# ("attr", "name" or "status"), the holder (attributes, span, event or status), the KeyValue
+# for "attr", where it is named in the summary (for "attr" the prefix of the key), the index
+# of the owner whose summary records the findings, and whether the precise path runs whatever
+# the screen says. A plain tuple: a matched span yields a dozen of them.
+_Slot = tuple[str, Any, Any, str, int, bool]
 
 
 class _Batch:
@@ -188,6 +182,10 @@ class _Batch:
 
     def add(self, slot: _Slot, text: str) -> None:
         self.slots.append(slot)
+        self.texts.append(text)
+
+    def add_text(self, kind: str, holder: Any, where: str, owner: int, text: str) -> None:
+        self.slots.append((kind, holder, None, where, owner, False))
         self.texts.append(text)
 
 
@@ -222,13 +220,13 @@ class RedactionProcessor:
         candidates = self._prefilter.candidates(batch.texts)
         done: set[int] = set()
         for index, slot in enumerate(batch.slots):
-            if index not in candidates and not slot.forced:
+            if index not in candidates and not slot[5]:
                 continue
             if id(slot) in done:  # an array's strings share one slot
                 continue
             done.add(id(slot))
             self._counters["candidates"] += 1
-            self._redact_slot(slot, batch.summaries[slot.owner])
+            self._redact_slot(slot, batch.summaries[slot[4]])
         for attributes, summary, is_span, summarized in zip(
             batch.holders, batch.summaries, batch.is_span, batch.summarized, strict=True
         ):
@@ -239,14 +237,13 @@ class RedactionProcessor:
 
     def _gather_span(self, span: Any, batch: _Batch) -> None:
         owner = batch.add_owner(span.attributes, is_span=True)
-        batch.add(_Slot("name", span, None, "name", owner), span.name)
-        if span.status.message:
-            batch.add(
-                _Slot("status", span.status, None, "status.message", owner), span.status.message
-            )
+        batch.add_text("name", span, "name", owner, span.name)
+        status = span.status
+        if status.message:
+            batch.add_text("status", status, "status.message", owner, status.message)
         self._gather_attributes(span.attributes, "", owner, batch, own=True)
         for index, event in enumerate(span.events):
-            batch.add(_Slot("name", event, None, f"events[{index}].name", owner), event.name)
+            batch.add_text("name", event, f"events[{index}].name", owner, event.name)
             self._gather_attributes(event.attributes, f"events[{index}].", owner, batch)
         for index, link in enumerate(span.links):
             self._gather_attributes(link.attributes, f"links[{index}].", owner, batch)
@@ -255,6 +252,7 @@ class RedactionProcessor:
         self, attributes: Any, prefix: str, owner: int, batch: _Batch, *, own: bool = False
     ) -> None:
         """``own``: these are the attributes the owner's summary is written to."""
+        forced_keys = self._forced_keys
         for kv in attributes:
             key = kv.key
             if own and key.startswith(_SUMMARY_PREFIX):
@@ -262,19 +260,18 @@ class RedactionProcessor:
             value = kv.value
             which = value.WhichOneof("value")
             if which == "string_value":
-                strings = [value.string_value]
+                forced = forced_keys.get(key)
+                if forced is None:
+                    forced = self._key_forces_precise(key)
+                batch.add(("attr", attributes, kv, prefix, owner, forced), value.string_value)
             elif which == "array_value":
-                strings = [
-                    v.string_value for v in value.array_value.values if v.HasField("string_value")
-                ]
-            elif which == "kvlist_value":
-                strings = [""]  # nested maps are rare: always take the precise path
-            else:
-                continue
-            slot = _Slot("attr", attributes, kv, prefix + key, owner)
-            slot.forced = which == "kvlist_value" or self._key_forces_precise(key)
-            for text in strings:
-                batch.add(slot, "" if slot.forced else text)
+                forced = self._key_forces_precise(key)
+                slot = ("attr", attributes, kv, prefix, owner, forced)
+                for item in value.array_value.values:
+                    if item.HasField("string_value"):
+                        batch.add(slot, "" if forced else item.string_value)
+            elif which == "kvlist_value":  # nested maps are rare: always take the precise path
+                batch.add(("attr", attributes, kv, prefix, owner, True), "")
 
     def _key_forces_precise(self, key: str) -> bool:
         """Whether the key alone can make a value secret (secret-like name or a block rule)."""
@@ -290,27 +287,28 @@ class RedactionProcessor:
 
     def _redact_slot(self, slot: _Slot, summary: RedactionSummary) -> None:
         redactor = self._redactor
+        kind, holder, kv, where, _, _ = slot
         local = RedactionSummary()
-        if slot.kind == "name":  # a span's or an event's name
-            slot.holder.name = redactor.redact_text(slot.holder.name, local)
-        elif slot.kind == "status":
-            slot.holder.message = redactor.redact_text(slot.holder.message, local)
+        if kind == "name":  # a span's or an event's name
+            holder.name = redactor.redact_text(holder.name, local)
+        elif kind == "status":
+            holder.message = redactor.redact_text(holder.message, local)
         else:
-            self._redact_attribute(slot, local)
+            where += kv.key
+            self._redact_attribute(holder, kv, local)
         if local:
             self._counters["findings"] += local.count
-            local.keys = {slot.summary_key: None}
+            local.keys = {where: None}
             summary.merge(local)
 
-    def _redact_attribute(self, slot: _Slot, local: RedactionSummary) -> None:
-        kv = slot.item
+    def _redact_attribute(self, attributes: Any, kv: Any, local: RedactionSummary) -> None:
         original = to_python(kv.value)
         if isinstance(original, dict):
             redacted = self._redactor.redact_json(original, local)
         else:
             redacted = self._redactor.redact_value(kv.key, original, local)
         if redacted is DROP:
-            _remove(slot.holder, kv)
+            _remove(attributes, kv)
             self._counters["values_dropped"] += 1
         elif redacted != original:
             kv.value.Clear()
