@@ -7,13 +7,12 @@ dependencies (pyarrow, duckdb, grpc) are imported inside the command functions s
 
 from __future__ import annotations
 
-from agenttrace.cli._app import app
-
 # Importing a command module registers its commands on ``app``.
-from agenttrace.cli import analysis as analysis  # noqa: E402
-from agenttrace.cli import collector as collector  # noqa: E402
-from agenttrace.cli import importer as importer  # noqa: E402
-from agenttrace.cli import redact as redact  # noqa: E402
+from agenttrace.cli import analysis as analysis
+from agenttrace.cli import collector as collector
+from agenttrace.cli import importer as importer
+from agenttrace.cli import redact as redact
+from agenttrace.cli._app import app
 
 
 def main() -> None:

@@ -18,9 +18,9 @@ from agenttrace import semconv
 from agenttrace.importers import get_importer
 from agenttrace.importers._base import ImportUnit
 from agenttrace.importers._io import Problem, ProblemLog
-from agenttrace.redaction.otlp import redact_request
 from agenttrace.importers.sinks import Sink
 from agenttrace.redaction import Redactor
+from agenttrace.redaction.otlp import redact_request
 
 _COUNTED = {
     semconv.GEN_AI_USAGE_INPUT_TOKENS: "input_tokens",

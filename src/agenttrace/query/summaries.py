@@ -253,10 +253,12 @@ class RefreshReport:
 
 
 def default_index_path(source: SpanSource) -> Path:
-    """``<store>/_summaries/index.duckdb`` for a local store (a leading ``_`` keeps it out of
-    pyarrow datasets), else ``$AGENTTRACE_CACHE_DIR`` or ``~/.cache/agenttrace`` keyed by URL."""
-    if source.is_local:
-        return Path(source.root) / "_summaries" / "index.duckdb"
+    """``<store>/_summaries/index.duckdb`` for a writable local store (a leading ``_`` keeps it
+    out of pyarrow datasets), else ``$AGENTTRACE_CACHE_DIR`` or ``~/.cache/agenttrace`` keyed by
+    URL (remote and read-only stores)."""
+    local = Path(source.root) / "_summaries"
+    if source.is_local and (os.access(local, os.W_OK) or os.access(source.root, os.W_OK)):
+        return local / "index.duckdb"
     base = Path(os.environ.get("AGENTTRACE_CACHE_DIR") or Path.home() / ".cache" / "agenttrace")
     digest = hashlib.sha256(source.url.encode()).hexdigest()[:16]
     return base / "summaries" / digest / "index.duckdb"

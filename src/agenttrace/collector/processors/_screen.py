@@ -84,6 +84,8 @@ class RowScreen:
             self._scratch = hyperscan.Scratch(database)
 
     def matching(self, texts: Sequence[str]) -> set[int]:
+        if not texts:
+            return set()
         if self._database is None:
             return set(range(len(texts)))
         encoded = [text.encode("utf-8", "surrogatepass") for text in texts]

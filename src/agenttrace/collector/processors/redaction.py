@@ -12,9 +12,10 @@ or ``config_file: path`` naming a file that command reads.
 
 Speed: most values hold nothing sensitive. Each span's serialized bytes first pass a Hyperscan
 screen built from the detectors' prefilters and the secret key names; only spans that match are
-taken apart. Their strings are then screened together (:class:`BatchPrefilter`, the engine's
-column prefilter), and only candidates, and values whose key alone can make them secret, go
-through the engine's precise path.
+taken apart. Their strings are then screened together (:class:`BatchPrefilter`: one Hyperscan
+scan over all of them with the engine's column prefilter patterns), and only candidates, and
+values whose key alone can make them secret, go through the engine's precise path; the
+summary attributes are appended without a search unless the span already carries some.
 """
 
 from __future__ import annotations
