@@ -97,6 +97,9 @@ def collector_config(
         "store": {"url": str(tmp_path / "store")},
         "wal": {"dir": str(tmp_path / "wal"), "roll_interval_s": 0.3, "publisher": "thread"},
         "telemetry": {"log_format": "text"},
+        # An in-process collector measures the whole pytest process's RSS, which grows with the
+        # suite; the memory bound itself is tested with a collector subprocess (test_memory_bound.py).
+        "limits": {"memory_limit_bytes": 8 * 1024**3},
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)

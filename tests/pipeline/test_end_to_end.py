@@ -104,6 +104,9 @@ def _config(root: Path, roll_interval_s: float, processors: list[dict[str, Any]]
             "publisher": "thread",
         },
         "telemetry": {"log_format": "text"},
+        # An in-process collector measures the whole pytest process's RSS, which grows with the
+        # suite; the memory bound itself is tested with a collector subprocess (test_memory_bound.py).
+        "limits": {"memory_limit_bytes": 8 * 1024**3},
     }
     return load_config(config_file, overrides, environ={})
 

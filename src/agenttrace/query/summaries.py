@@ -180,7 +180,7 @@ SELECT c.rowid AS rid, p.rowid AS prid,
 FROM {work} c LEFT JOIN {work} p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
 """,
     """
-CREATE OR REPLACE TEMP TABLE attributed AS
+INSERT INTO span_index BY NAME
 WITH RECURSIVE walk(rid, anc, depth, step_id, step_name, agent) USING KEY (rid) AS (
     SELECT rid, prid, 0, step_id, step_name, agent FROM nodes
     UNION
@@ -236,7 +236,7 @@ SELECT
                                      FILTER (WHERE kind = 'agent'))), []) AS agents,
     coalesce(list_sort(list_distinct(list(coalesce(tool_name, name))
                                      FILTER (WHERE kind = 'tool'))), []) AS tools
-FROM attributed
+FROM {{work}}
 GROUP BY trace_id
 """
 
@@ -433,8 +433,7 @@ class SummaryIndex:
             work = "incoming"
         for statement in _ATTRIBUTION:
             con.execute(statement.format(work=work))
-        con.execute("INSERT INTO span_index BY NAME SELECT * FROM attributed")
-        con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE}")
+        con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE.format(work=work)}")
         con.execute(
             """INSERT INTO trace_files SELECT DISTINCT trace_id, file FROM incoming
                WHERE file IS NOT NULL EXCEPT SELECT trace_id, file FROM trace_files"""

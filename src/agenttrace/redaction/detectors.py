@@ -46,7 +46,9 @@ class Detector:
     bound_prefilter: bool = True
     # How the engine finds match starts: "scan" runs the patterns over the whole text;
     # "keyword" tries them only where a keyword occurs (every match starts with one);
-    # "window" searches a window of ``window`` characters around each keyword occurrence.
+    # "window" searches a window of ``window`` characters around each keyword occurrence;
+    # every match must hold a keyword at most ``window[0]`` characters after its start
+    # (the engine starts its searches there; tests/redaction/test_redaction_fast_paths.py).
     anchor: Literal["scan", "keyword", "window"] = "scan"
     window: tuple[int, int] = (0, 0)
 
