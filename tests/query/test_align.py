@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agenttrace.query.diff import align, normalize_arguments
 from agenttrace.query.failures import normalize_message
+from agenttrace.query.model import tool_calls
 
 
 def _key(name: str) -> tuple[str, str, str]:
@@ -57,3 +58,17 @@ def test_messages_mask_ids_numbers_paths_and_urls() -> None:
     assert normalize_message("user 550e8400-e29b-41d4-a716-446655440000 not found") == (
         "user <uuid> not found"
     )
+
+
+def test_tool_calls_are_read_from_parts_and_from_the_openai_chat_shape() -> None:
+    parts = {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "f",
+                                             "arguments": {"x": 1}}]}  # fmt: skip
+    openai = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "c1", "type": "function",
+                        "function": {"name": "f", "arguments": '{"x": 1}'}}],
+    }  # fmt: skip
+    assert tool_calls(parts) == [{"id": "c1", "name": "f", "arguments": {"x": 1}}]
+    assert tool_calls(openai) == [{"id": "c1", "name": "f", "arguments": '{"x": 1}'}]
+    assert tool_calls({"role": "user", "content": "hi"}) == []

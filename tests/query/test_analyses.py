@@ -128,11 +128,11 @@ def test_failures_group_the_three_planted_signatures(example: Example) -> None:
     assert set(patterns[0]["example_traces"]) == {ids[f"fail-fetch-{i}"] for i in range(3)}
     assert "<url>" in patterns[0]["message"]
     assert "30" not in patterns[0]["message"]
-    assert patterns[1]["first_failing_step"]["name"] == "execute_tool read_file"
+    assert patterns[1]["failing_step"]["name"] == "execute_tool read_file"
     # The first of the two failed opus attempts is where that failure started.
     rate_limited = engine.load_spans([ids["fail-ratelimit-0"]])[ids["fail-ratelimit-0"]]
     first_opus = next(s for s in steps_of(rate_limited) if s.model == "claude-opus-4-1")
-    assert patterns[2]["first_failing_step"]["span_id"] == first_opus.span_id
+    assert patterns[2]["failing_step"]["span_id"] == first_opus.span_id
 
 
 def test_replay_orders_model_calls_and_their_tool_results(example: Example) -> None:

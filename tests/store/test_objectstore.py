@@ -178,9 +178,12 @@ def test_local_temp_files_are_invisible_and_swept(tmp_path: Path) -> None:
     assert store.get("spans/a.parquet") == b"complete"
 
 
-def test_concurrent_creates_have_one_winner(any_store: ObjectStore) -> None:
+def test_concurrent_creates_have_one_winner(local_store: ObjectStore) -> None:
+    # Local backend only: moto's If-None-Match check is not atomic under concurrent PUTs (two
+    # racing creates were both answered 200 here), while S3 itself guarantees one winner. The
+    # S3 create-only contract is tested sequentially against moto above.
     payloads = [bytes([i]) * 200_000 for i in range(8)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda data: any_store.put_create("race/key", data), payloads))
+        results = list(pool.map(lambda data: local_store.put_create("race/key", data), payloads))
     assert results.count(True) == 1
-    assert any_store.get("race/key") == payloads[results.index(True)]
+    assert local_store.get("race/key") == payloads[results.index(True)]

@@ -7,6 +7,7 @@ or, with ``--json``, a JSON document for scripts. Errors exit with status 2 and 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,8 +89,10 @@ def _filter(
 def _console() -> Console:
     from rich.console import Console
 
-    # Piped output (docs, CI logs) gets a wide fixed width instead of rich's 80 columns.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    # Piped output (docs, CI logs) gets a wide fixed width instead of rich's 80 columns, unless
+    # COLUMNS asks for one (rich reads it).
+    wide = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+    return Console(highlight=False, width=None if wide else 160)
 
 
 def _print_json(value: Any) -> None:
@@ -309,8 +312,12 @@ def _table(title: str, rows: list[dict[str, Any]], money: tuple[str, ...] = ("co
     if not rows:
         table.add_column("(none)")
         return table
-    for name in rows[0]:
-        table.add_column(name, justify="left" if isinstance(rows[0][name], str) else "right")
+    for position, name in enumerate(rows[0]):
+        # Spaces let headers wrap in narrow terminals; the label column keeps its width.
+        text = isinstance(rows[0][name], str)
+        table.add_column(
+            name.replace("_", " "), justify="left" if text else "right", no_wrap=position == 0
+        )
     for row in rows:
         cells = []
         for name, value in row.items():
@@ -379,7 +386,7 @@ def stats_command(
 
 def _step_text(step: dict[str, Any] | None, other_run: str) -> str:
     if step is None:
-        return f"(no step: {other_run} has extra steps here)"
+        return f"(run ended; {other_run} goes on)"
     text = f"#{step['index']} {step['kind']} {step['name']}"
     if step.get("arguments"):
         text += f" {step['arguments']}"
@@ -512,11 +519,11 @@ def failures_command(
         f"[bold]{report['failing_traces']} failing trace(s), {report['pattern_count']} pattern(s)[/]"
     )
     for rank, pattern in enumerate(report["patterns"], 1):
-        step = pattern["first_failing_step"]
+        step = pattern["failing_step"]
         console.print(
             f"{rank}. [red]{pattern['count']}×[/] [bold]{escape(pattern['error_type'])}[/] at "
             f"{escape(pattern['where'])}: {escape(pattern['message'])}\n"
-            f"   first failing step: #{step['step_index']} {escape(step['name'])} — "
+            f"   failing step: #{step['step_index']} {escape(step['name'])} — "
             f"{escape(str(step['message']))}\n"
             f"   examples: {', '.join(pattern['example_traces'])}"
         )

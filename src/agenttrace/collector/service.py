@@ -380,6 +380,10 @@ class Collector:
             loop.add_signal_handler(sig, stop.set)
         await self.start()
         await stop.wait()
+        # Shutdown has a deadline of its own; a repeated SIGTERM (supervisors resend it) must not
+        # kill the drain half-way, nor the interpreter's exit after the loop restores SIG_DFL.
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         await self.shutdown()
 
 

@@ -130,13 +130,15 @@ def diff_spans(
     branch = next((op for op in ops if op[0] != "equal"), None)
     branch_point = None
     if branch is not None:
-        tag, i1, i2, j1, j2 = branch
+        tag, i1, _i2, j1, _j2 = branch
+        # What each run did next at the divergence, whatever the alignment makes of it later
+        # (an "insert" still has A doing something else there, unless A ended).
         branch_point = {
             "index": i1,
             "op": tag,
             "b_index": j1,
-            "a": step_dict(steps_a[i1], i1) if i1 < i2 else None,
-            "b": step_dict(steps_b[j1], j1) if j1 < j2 else None,
+            "a": step_dict(steps_a[i1], i1) if i1 < len(steps_a) else None,
+            "b": step_dict(steps_b[j1], j1) if j1 < len(steps_b) else None,
             "context": [step_dict(steps_a[i], i) for i in range(max(0, i1 - CONTEXT_STEPS), i1)],
         }
     deltas: dict[str, Any] = {"steps": len(steps_b) - len(steps_a)}

@@ -1,8 +1,10 @@
 """Failure patterns: failing traces grouped by what failed, where, and how.
 
 A trace fails when its root status is error or its ``agenttrace.run.outcome`` is ``failure`` or
-``aborted``. Its first failing step is the error span that ended first (the deepest one on a
-tie): that is where the failure started before it propagated up. The signature is
+``aborted``. Its failing step is the span whose error failed the trace: when the root carries an
+error type, the deepest error span with that same type (the one that ended first on a tie), so
+an error recovered earlier (a retried timeout) is not blamed; when the root carries none, the
+error span that ended first (the deepest one on a tie). The signature is
 ``error type | failing tool or step | normalized message``, where the message has ids, numbers,
 paths, URLs and quoted values masked so that one bug is one pattern.
 """
@@ -55,12 +57,22 @@ spans AS (
     SELECT *, CASE WHEN is_step THEN row_number() OVER (PARTITION BY trace_id, is_step
                                  ORDER BY start_ns, depth, span_id) - 1 END AS step_index
     FROM marked),
+root_errors AS (
+    -- The error type the trace failed with, if its root records one.
+    SELECT trace_id, arg_min(error_type, start_ns) AS root_error_type
+    FROM spans WHERE parent_span_id IS NULL AND error_type IS NOT NULL GROUP BY trace_id),
 ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY trace_id
-                                 ORDER BY status_code = 'error' DESC, end_ns, depth DESC,
-                                          span_id) AS rank,
-              bool_or(status_code = 'error') OVER (PARTITION BY trace_id) AS has_error
-    FROM spans WHERE status_code = 'error' OR parent_span_id IS NULL)
+    SELECT s.*, row_number() OVER (
+               PARTITION BY trace_id
+               ORDER BY status_code = 'error' DESC,
+                        -- Follow the root's error down to where it was raised ...
+                        coalesce(error_type = root_error_type, FALSE) DESC,
+                        CASE WHEN error_type = root_error_type THEN -depth END,
+                        -- ... else (or among equals) the error that ended first.
+                        end_ns, depth DESC, span_id) AS rank,
+           bool_or(status_code = 'error') OVER (PARTITION BY trace_id) AS has_error
+    FROM spans s LEFT JOIN root_errors USING (trace_id)
+    WHERE status_code = 'error' OR parent_span_id IS NULL)
 SELECT r.trace_id, r.span_id, r.name, r.kind, r.tool_name, r.step_name, r.error_type,
        r.error_message, r.status_message, r.step_index, r.start_ns, r.has_error,
        t.root_name, t.start_ns AS trace_start_ns, t.outcome
@@ -104,7 +116,7 @@ def failures(
                 "message": message,
                 "count": len(members),
                 "example_traces": [m["trace_id"] for m in members[:EXAMPLES_PER_PATTERN]],
-                "first_failing_step": {
+                "failing_step": {
                     "trace_id": first["trace_id"],
                     "span_id": first["span_id"],
                     "name": first["name"],

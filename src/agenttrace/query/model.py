@@ -49,6 +49,7 @@ class SpanRecord:
     step_id: str | None
     step_name: str | None
     agent: str | None
+    nested: bool = False  # a model/tool span directly under one of its kind
     span_kind: str | None = None
     agent_id: str | None = None
     conversation_id: str | None = None
@@ -130,15 +131,30 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 def tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """``[{"id", "name", "arguments"}]`` requested by an (assistant) message."""
+    """``[{"id", "name", "arguments"}]`` requested by an (assistant) message: GenAI ``parts``,
+    or the OpenAI chat shape (``tool_calls`` with a ``function``) some callers record as is."""
     parts = message.get("parts")
-    if not isinstance(parts, list):
+    if isinstance(parts, list):
+        return [
+            {"id": p.get("id"), "name": p.get("name"), "arguments": p.get("arguments")}
+            for p in parts
+            if isinstance(p, dict) and p.get("type") == "tool_call"
+        ]
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
         return []
-    return [
-        {"id": p.get("id"), "name": p.get("name"), "arguments": p.get("arguments")}
-        for p in parts
-        if isinstance(p, dict) and p.get("type") == "tool_call"
-    ]
+    found = []
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            found.append(
+                {
+                    "id": call.get("id"),
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments"),
+                }
+            )
+    return found
 
 
 def tool_responses(message: dict[str, Any]) -> list[dict[str, Any]]:

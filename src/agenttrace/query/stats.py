@@ -1,7 +1,9 @@
 """Where tokens, cost and time go: by step, tool, model and agent, for one trace or many.
 
 Everything is computed from the summary index (no content is read). Tokens and cost come from
-model-call spans only, so agent spans carrying ``agenttrace.aggregate.*`` never double count.
+model-call spans only, so agent spans carrying ``agenttrace.aggregate.*`` never double count; a
+model or tool span directly under one of its own kind (a provider SDK's or MCP server's span) is
+part of its parent's call (``call_kind`` is null for it), so it is never counted twice.
 A *step* is the nearest enclosing harness step span (``agenttrace.operation.name = step``); a
 model or tool call outside any harness step is its own step.
 """
@@ -17,21 +19,23 @@ if TYPE_CHECKING:
 
 _SELECTED = """
 CREATE OR REPLACE TEMP TABLE sel AS
-SELECT s.*, (s.end_ns - s.start_ns) / 1e6 AS ms FROM idx.span_index s
+SELECT s.*, (s.end_ns - s.start_ns) / 1e6 AS ms,
+       CASE WHEN NOT s.nested THEN s.kind END AS call_kind
+FROM idx.span_index s
 WHERE s.trace_id IN (SELECT trace_id FROM idx.trace_summary WHERE {where})
 """
 
 _TOKENS = """
-    coalesce(sum(input_tokens) FILTER (WHERE kind = 'model'), 0) AS input_tokens,
-    coalesce(sum(output_tokens) FILTER (WHERE kind = 'model'), 0) AS output_tokens,
-    coalesce(sum(cache_read_tokens) FILTER (WHERE kind = 'model'), 0) AS cache_read_tokens,
-    round(coalesce(sum(cost_usd) FILTER (WHERE kind = 'model'), 0), 8) AS cost_usd"""
+    coalesce(sum(input_tokens) FILTER (WHERE call_kind = 'model'), 0) AS input_tokens,
+    coalesce(sum(output_tokens) FILTER (WHERE call_kind = 'model'), 0) AS output_tokens,
+    coalesce(sum(cache_read_tokens) FILTER (WHERE call_kind = 'model'), 0) AS cache_read_tokens,
+    round(coalesce(sum(cost_usd) FILTER (WHERE call_kind = 'model'), 0), 8) AS cost_usd"""
 
 _QUERIES = {
     "totals": f"""
         SELECT count(DISTINCT trace_id) AS traces, count(*) AS spans,
-               count(*) FILTER (WHERE kind = 'model') AS model_calls,
-               count(*) FILTER (WHERE kind = 'tool') AS tool_calls,
+               count(*) FILTER (WHERE call_kind = 'model') AS model_calls,
+               count(*) FILTER (WHERE call_kind = 'tool') AS tool_calls,
                count(*) FILTER (WHERE status_code = 'error') AS errors, {_TOKENS},
                round(coalesce(sum(ms) FILTER (WHERE parent_span_id IS NULL), 0), 3)
                    AS root_duration_ms
@@ -39,16 +43,16 @@ _QUERIES = {
     "by_model": f"""
         SELECT coalesce(model, '(unknown)') AS model, count(*) AS calls, {_TOKENS},
                round(sum(ms), 3) AS duration_ms
-        FROM sel WHERE kind = 'model' GROUP BY 1 ORDER BY cost_usd DESC, calls DESC, 1""",
+        FROM sel WHERE call_kind = 'model' GROUP BY 1 ORDER BY cost_usd DESC, calls DESC, 1""",
     "by_tool": """
         SELECT coalesce(tool_name, name) AS tool, count(*) AS calls,
                count(*) FILTER (WHERE status_code = 'error') AS errors,
                round(sum(ms), 3) AS duration_ms, round(avg(ms), 3) AS avg_ms
-        FROM sel WHERE kind = 'tool' GROUP BY 1 ORDER BY duration_ms DESC, calls DESC, 1""",
+        FROM sel WHERE call_kind = 'tool' GROUP BY 1 ORDER BY duration_ms DESC, calls DESC, 1""",
     "by_agent": f"""
         WITH spend AS (
-            SELECT agent, count(*) FILTER (WHERE kind = 'model') AS model_calls,
-                   count(*) FILTER (WHERE kind = 'tool') AS tool_calls, {_TOKENS}
+            SELECT agent, count(*) FILTER (WHERE call_kind = 'model') AS model_calls,
+                   count(*) FILTER (WHERE call_kind = 'tool') AS tool_calls, {_TOKENS}
             FROM sel WHERE agent IS NOT NULL GROUP BY agent),
         runs AS (
             SELECT coalesce(agent_name, name) AS agent, count(*) AS invocations,
@@ -67,8 +71,8 @@ _STEP_INSTANCES = f"""
 CREATE OR REPLACE TEMP TABLE step_instances AS
 WITH spend AS (
     SELECT trace_id, step_id, any_value(step_name) AS name,
-           count(*) FILTER (WHERE kind = 'model') AS model_calls,
-           count(*) FILTER (WHERE kind = 'tool') AS tool_calls, {_TOKENS}
+           count(*) FILTER (WHERE call_kind = 'model') AS model_calls,
+           count(*) FILTER (WHERE call_kind = 'tool') AS tool_calls, {_TOKENS}
     FROM sel WHERE step_id IS NOT NULL GROUP BY trace_id, step_id)
 SELECT spend.*, sel.kind, round(sel.ms, 3) AS duration_ms, sel.start_ns
 FROM spend JOIN sel ON sel.trace_id = spend.trace_id AND sel.span_id = spend.step_id

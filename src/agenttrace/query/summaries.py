@@ -7,6 +7,9 @@ directory for a remote one) holds:
 * ``trace_files`` — which files hold spans of which trace (``show`` and ``diff`` read only these);
 * ``span_index`` — one row per span, deduplicated by (trace_id, span_id), with the hot columns,
   the step kind and the attribution (enclosing harness step and agent) the analyses group by;
+  ``nested`` marks a model span directly under a model span (a provider SDK's span under the
+  caller's chat span) and a tool span directly under a tool span (an MCP server's span under
+  the client's): the outer span is the call, so nested ones never count twice;
 * ``trace_summary`` — one row per trace: the ``traces`` view.
 
 A refresh lists the span files, reads only the new ones (hot columns, no content), and
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 
 MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 MEMORY_OPERATIONS = ("search_memory", "update_memory", "delete_memory", "create_memory_store")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 INGEST_COLUMNS = (
     "trace_id",
@@ -156,7 +159,7 @@ CREATE TABLE IF NOT EXISTS span_index (
     output_tokens BIGINT, cache_read_tokens BIGINT, cache_write_tokens BIGINT,
     reasoning_tokens BIGINT, cost_usd DOUBLE, error_type VARCHAR, error_message VARCHAR,
     outcome VARCHAR, step_label VARCHAR, retry_attempt BIGINT, retry_events BIGINT,
-    depth INTEGER, step_id VARCHAR, step_name VARCHAR, agent VARCHAR
+    depth INTEGER, step_id VARCHAR, step_name VARCHAR, agent VARCHAR, nested BOOLEAN
 );
 CREATE TABLE IF NOT EXISTS trace_summary (
     trace_id VARCHAR, root_name VARCHAR, service_name VARCHAR, start_ns BIGINT, end_ns BIGINT,
@@ -176,32 +179,36 @@ CREATE OR REPLACE TEMP TABLE nodes AS
 SELECT c.rowid AS rid, p.rowid AS prid,
        CASE WHEN c.kind = 'step' THEN c.span_id END AS step_id,
        CASE WHEN c.kind = 'step' THEN coalesce(c.step_label, c.name) END AS step_name,
-       CASE WHEN c.kind = 'agent' THEN coalesce(c.agent_name, c.name) END AS agent
+       CASE WHEN c.kind = 'agent' THEN coalesce(c.agent_name, c.name) END AS agent,
+       c.kind IN ('model', 'tool') AND p.kind IS NOT DISTINCT FROM c.kind AS nested
 FROM {work} c LEFT JOIN {work} p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
 """,
     """
 INSERT INTO span_index BY NAME
-WITH RECURSIVE walk(rid, anc, depth, step_id, step_name, agent) USING KEY (rid) AS (
-    SELECT rid, prid, 0, step_id, step_name, agent FROM nodes
+WITH RECURSIVE walk(rid, anc, depth, step_id, step_name, agent, nested) USING KEY (rid) AS (
+    SELECT rid, prid, 0, step_id, step_name, agent, nested FROM nodes
     UNION
     SELECT w.rid, n.prid, w.depth + 1,
            coalesce(w.step_id, n.step_id),
            CASE WHEN w.step_id IS NULL THEN n.step_name ELSE w.step_name END,
-           coalesce(w.agent, n.agent)
+           coalesce(w.agent, n.agent), w.nested
     FROM walk w JOIN nodes n ON n.rid = w.anc
     WHERE w.depth < 256
 )
 SELECT w.* EXCLUDE (file), k.depth::INTEGER AS depth,
-       CASE WHEN k.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.span_id
-            ELSE k.step_id END AS step_id,
-       CASE WHEN k.step_id IS NULL AND w.kind IN ('model', 'tool') THEN w.name
-            ELSE k.step_name END AS step_name,
-       coalesce(k.agent, w.agent_name) AS agent
+       -- A call outside any harness step is its own step; a nested call belongs to its parent's.
+       CASE WHEN k.step_id IS NOT NULL OR w.kind NOT IN ('model', 'tool') THEN k.step_id
+            WHEN k.nested THEN w.parent_span_id ELSE w.span_id END AS step_id,
+       CASE WHEN k.step_id IS NOT NULL OR w.kind NOT IN ('model', 'tool') THEN k.step_name
+            WHEN k.nested THEN NULL ELSE w.name END AS step_name,
+       coalesce(k.agent, w.agent_name) AS agent, k.nested
 FROM {work} w JOIN walk k ON k.rid = w.rowid
 """,
 )
 
 _ROOT = "parent_span_id IS NULL"
+# The model calls whose usage counts: aggregates on agent spans and nested calls never do.
+_CALL = "kind = 'model' AND NOT nested"
 
 _SUMMARIZE = f"""
 SELECT
@@ -223,20 +230,20 @@ SELECT
              THEN 'failure' ELSE 'success' END
     ) AS outcome,
     count(*) AS span_count,
-    count(*) FILTER (WHERE kind = 'model') AS model_calls,
-    count(*) FILTER (WHERE kind = 'tool') AS tool_calls,
+    count(*) FILTER (WHERE kind = 'model' AND NOT nested) AS model_calls,
+    count(*) FILTER (WHERE kind = 'tool' AND NOT nested) AS tool_calls,
     count(*) FILTER (WHERE status_code = 'error') AS errors,
     sum(greatest(CASE WHEN retry_attempt >= 1 THEN 1 ELSE 0 END, retry_events)) AS retries,
-    coalesce(sum(input_tokens) FILTER (WHERE kind = 'model'), 0) AS input_tokens,
-    coalesce(sum(output_tokens) FILTER (WHERE kind = 'model'), 0) AS output_tokens,
-    coalesce(sum(cache_read_tokens) FILTER (WHERE kind = 'model'), 0) AS cache_read_tokens,
-    coalesce(sum(cost_usd) FILTER (WHERE kind = 'model'), 0.0) AS cost_usd,
+    coalesce(sum(input_tokens) FILTER (WHERE {_CALL}), 0) AS input_tokens,
+    coalesce(sum(output_tokens) FILTER (WHERE {_CALL}), 0) AS output_tokens,
+    coalesce(sum(cache_read_tokens) FILTER (WHERE {_CALL}), 0) AS cache_read_tokens,
+    coalesce(sum(cost_usd) FILTER (WHERE {_CALL}), 0.0) AS cost_usd,
     coalesce(list_sort(list_distinct(list(model) FILTER (WHERE kind = 'model'))), []) AS models,
     coalesce(list_sort(list_distinct(list(coalesce(agent_name, name))
                                      FILTER (WHERE kind = 'agent'))), []) AS agents,
     coalesce(list_sort(list_distinct(list(coalesce(tool_name, name))
                                      FILTER (WHERE kind = 'tool'))), []) AS tools
-FROM {{work}}
+FROM (SELECT w.*, n.nested FROM {{work}} w JOIN nodes n ON n.rid = w.rowid)
 GROUP BY trace_id
 """
 
@@ -342,14 +349,16 @@ class SummaryIndex:
             temporary.unlink(missing_ok=True)
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(_CREATE_TABLES)
+        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         row = _first(con, "SELECT value FROM meta WHERE key = 'schema_version'")
         if row == (str(SCHEMA_VERSION),):
             return
         if row is not None:
-            # An index from another version is only a cache: rebuild it from the store.
+            # An index from another version is only a cache: rebuild it from the store, with
+            # the tables in this version's shape.
             for table in ("processed_files", "trace_files", "span_index", "trace_summary"):
-                con.execute(f"DELETE FROM {table}")
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(_CREATE_TABLES)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )
@@ -415,7 +424,7 @@ class SummaryIndex:
             # every row of a rebuilt trace (re-read in full above).
             con.execute(
                 """CREATE OR REPLACE TEMP TABLE work AS
-                   SELECT s.* EXCLUDE (depth, step_id, step_name, agent), NULL::VARCHAR AS file
+                   SELECT s.* EXCLUDE (depth, step_id, step_name, agent, nested), NULL::VARCHAR AS file
                    FROM span_index s
                    WHERE s.trace_id IN (SELECT trace_id FROM affected)
                      AND s.trace_id NOT IN (SELECT trace_id FROM rebuilt)
