@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agenttrace.query.diff import align, normalize_arguments
 from agenttrace.query.failures import normalize_message
-from agenttrace.query.model import tool_calls
+from agenttrace.query.model import tool_calls, tool_responses
 
 
 def _key(name: str) -> tuple[str, str, str]:
@@ -60,7 +60,7 @@ def test_messages_mask_ids_numbers_paths_and_urls() -> None:
     )
 
 
-def test_tool_calls_are_read_from_parts_and_from_the_openai_chat_shape() -> None:
+def test_tool_calls_and_results_are_read_from_parts_and_from_the_openai_chat_shape() -> None:
     parts = {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "f",
                                              "arguments": {"x": 1}}]}  # fmt: skip
     openai = {
@@ -72,3 +72,6 @@ def test_tool_calls_are_read_from_parts_and_from_the_openai_chat_shape() -> None
     assert tool_calls(parts) == [{"id": "c1", "name": "f", "arguments": {"x": 1}}]
     assert tool_calls(openai) == [{"id": "c1", "name": "f", "arguments": '{"x": 1}'}]
     assert tool_calls({"role": "user", "content": "hi"}) == []
+    result = {"role": "tool", "tool_call_id": "c1", "content": "42"}
+    assert tool_responses(result) == [{"id": "c1", "response": "42"}]
+    assert tool_responses({"role": "tool", "content": "42"}) == []

@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span, Status
 
 from agenttrace import semconv
+from agenttrace._otlp_values import set_value
 
 AttrValue = str | bool | int | float | Sequence[str]
 Attributes = dict[str, AttrValue]
@@ -134,18 +135,4 @@ def to_request(draft: TraceDraft, scope_version: str = "") -> ExportTraceService
 def _fill(target: Sequence[KeyValue], attributes: Mapping[str, AttrValue]) -> None:
     add = target.add  # type: ignore[attr-defined]
     for key, value in attributes.items():
-        set_any_value(add(key=key).value, value)
-
-
-def set_any_value(target: AnyValue, value: AttrValue) -> None:
-    # bool before int: bool is a subclass of int.
-    if isinstance(value, str):
-        target.string_value = value
-    elif isinstance(value, bool):
-        target.bool_value = value
-    elif isinstance(value, int):
-        target.int_value = value
-    elif isinstance(value, float):
-        target.double_value = value
-    else:
-        target.array_value.values.extend(AnyValue(string_value=str(item)) for item in value)
+        set_value(add(key=key).value, value)

@@ -25,10 +25,11 @@ from typing import Any
 
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from agenttrace import semconv
+from agenttrace._otlp_values import set_value
 
 BASE_TIME_NS = 1_768_471_200_000_000_000  # 2026-01-15T10:00:00Z
 MS = 1_000_000
@@ -38,22 +39,13 @@ COSTLIEST_STEP = "answer"
 PRICES = {"gpt-4.1": (2.0, 8.0), "gpt-4.1-mini": (0.4, 1.6), "claude-opus-4-1": (15.0, 75.0)}
 
 
-def _value(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, list):
-        out = AnyValue()
-        out.array_value.values.extend(_value(v) for v in value)
-        return out
-    return AnyValue(string_value=str(value))
-
-
 def _attributes(values: dict[str, Any]) -> list[KeyValue]:
-    return [KeyValue(key=k, value=_value(v)) for k, v in values.items() if v is not None]
+    attributes = []
+    for key, value in values.items():
+        if value is not None:
+            attributes.append(KeyValue(key=key))
+            set_value(attributes[-1].value, value)
+    return attributes
 
 
 def _id(*parts: object, size: int) -> bytes:

@@ -158,10 +158,12 @@ def tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def tool_responses(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """``[{"id", "response"}]`` carried by a tool message."""
+    """``[{"id", "response"}]`` carried by a tool message: GenAI ``parts``, or the OpenAI chat
+    shape (``tool_call_id`` and ``content``)."""
     parts = message.get("parts")
     if not isinstance(parts, list):
-        return []
+        call_id = message.get("tool_call_id")
+        return [{"id": call_id, "response": message.get("content")}] if call_id else []
     return [
         {"id": p.get("id"), "response": p.get("response")}
         for p in parts
