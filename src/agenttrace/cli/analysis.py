@@ -305,6 +305,16 @@ def show_command(
     _console().print(root)
 
 
+_SHORT_HEADERS = {"occurrences": "count", "invocations": "runs", "duration_ms": "time"}
+
+
+def _header(name: str) -> str:
+    """A column header that wraps in narrow terminals (spaces, no unit suffix: the cells of
+    ``_ms`` and ``_usd`` columns carry their unit)."""
+    name = _SHORT_HEADERS.get(name, name)
+    return name.removesuffix("_ms").removesuffix("_usd").replace("_", " ")
+
+
 def _table(title: str, rows: list[dict[str, Any]], money: tuple[str, ...] = ("cost_usd",)) -> Any:
     from rich.table import Table
 
@@ -315,9 +325,7 @@ def _table(title: str, rows: list[dict[str, Any]], money: tuple[str, ...] = ("co
     for position, name in enumerate(rows[0]):
         # Spaces let headers wrap in narrow terminals; the label column keeps its width.
         text = isinstance(rows[0][name], str)
-        table.add_column(
-            name.replace("_", " "), justify="left" if text else "right", no_wrap=position == 0
-        )
+        table.add_column(_header(name), justify="left" if text else "right", no_wrap=position == 0)
     for row in rows:
         cells = []
         for name, value in row.items():
