@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
@@ -32,13 +32,8 @@ class ToolFailed(RuntimeError):
     """A tool failed for good (the demo's planted failure)."""
 
 
-@dataclass
-class Workspace:
-    """The agent's world: files, flaky tests and memory, all in-process."""
-
-    broken: bool = False
-    test_attempts: int = 0
-    memory: dict[str, str] = field(default_factory=lambda: {"user:prefs": "prefers short answers"})
+# Stands in for an external memory service; it outlives a run, as such a service would.
+MEMORY: dict[str, str] = {"user:prefs": "prefers short answers"}
 
 
 def _pause() -> None:
@@ -77,24 +72,24 @@ def read_file(path: str) -> str:
 
 
 @agenttrace.tool(description="Run the test suite")
-def run_tests(workspace: Workspace, path: str) -> dict[str, Any]:
+def run_tests(path: str, attempt: int, broken: bool) -> dict[str, Any]:
+    """Flaky on the first attempt; fails for good when the code is ``broken``."""
     _pause()
-    workspace.test_attempts += 1
-    if workspace.test_attempts == 1:
+    if attempt == 1:
         raise TimeoutError("test runner did not answer within 30s")
-    if workspace.broken:
+    if broken:
         raise ToolFailed(f"3 tests failed in {path}: AssertionError in test_parse at line 42")
     return {"passed": 12, "failed": 0}
 
 
 @agenttrace.memory(operation="read", store_id="notes")
-def recall(workspace: Workspace, key: str) -> str | None:
-    return workspace.memory.get(key)
+def recall(key: str) -> str | None:
+    return MEMORY.get(key)
 
 
 @agenttrace.memory(operation="write", store_id="notes")
-def remember(workspace: Workspace, key: str, value: str) -> None:
-    workspace.memory[key] = value
+def remember(key: str, value: str) -> None:
+    MEMORY[key] = value
 
 
 @agenttrace.agent(name="summarizer", description="Summarizes the research for the user")
@@ -125,14 +120,14 @@ def _tool_call(name: str, step: int) -> dict[str, Any]:
     }
 
 
-def _run_tool(workspace: Workspace, name: str) -> Any:
+def _run_tool(name: str, broken: bool) -> Any:
     if name == "search_docs":
         return search_docs("unit tests")
     if name == "read_file":
         return read_file("tests/test_parse.py")
     for attempt in range(1, 4):
         try:
-            return run_tests(workspace, "tests/")
+            return run_tests("tests/", attempt, broken)
         except TimeoutError as exc:
             agenttrace.retry(attempt + 1, reason="timeout", error=exc)
     raise ToolFailed("run_tests kept timing out")
@@ -154,9 +149,8 @@ class RunResult:
 def research_agent(task: str, script: str = "baseline") -> RunResult:
     """Run the agent loop; the result carries the trace id, the run's handle in the store."""
     trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
-    workspace = Workspace(broken=script == "broken")
     agenttrace.set_run_info(harness_name="agenttrace-demo", harness_version="1.0")
-    prefs = recall(workspace, "user:prefs")
+    prefs = recall("user:prefs")
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": f"You fix tests. User {prefs}."},
         {"role": "user", "content": task},
@@ -171,7 +165,7 @@ def research_agent(task: str, script: str = "baseline") -> RunResult:
             if not message.get("tool_calls"):
                 break
             for call in message["tool_calls"]:
-                result = _run_tool(workspace, call["function"]["name"])
+                result = _run_tool(call["function"]["name"], broken=script == "broken")
                 findings.append(str(result)[:60])
                 messages.append(
                     {"role": "tool", "tool_call_id": call["id"], "content": str(result)}
@@ -185,6 +179,6 @@ def research_agent(task: str, script: str = "baseline") -> RunResult:
         agenttrace.set_outcome("failure")
         raise
     summary = summarizer(findings)
-    remember(workspace, f"summary:{task}", summary)
+    remember(f"summary:{task}", summary)
     agenttrace.set_outcome("success")
     return RunResult(summary, trace_id)
