@@ -116,6 +116,19 @@ def test_export_sts_to_a_directory_writes_one_session_per_file(
     assert first["type"] == "session"
 
 
+def test_export_json_reports_what_was_written(local_example: Local, tmp_path: Path) -> None:
+    store, ids = local_example
+    out = tmp_path / "eval.jsonl"
+    summary = run_json("export", "--store", store, "-o", str(out), "--json")
+    assert summary == {
+        "format": "eval",
+        "traces": len(ids),
+        "written": len(ids),
+        "output": str(out),
+    }
+    assert len(out.read_bytes().splitlines()) == len(ids)
+
+
 def test_text_output_renders(local_example: Local) -> None:
     store, ids = local_example
     assert ids["baseline"] in run("traces", "--store", store)

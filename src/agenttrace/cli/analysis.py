@@ -585,6 +585,14 @@ def export_command(
             help="YAML redaction config; implies --redact.",
         ),
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Records always go out as JSON Lines; with --output, also print the summary "
+            "of what was written as JSON.",
+        ),
+    ] = False,
 ) -> None:
     """Export traces as JSONL: an eval dataset, Hugging Face STS sessions, or HALO spans."""
     import orjson
@@ -606,7 +614,7 @@ def export_command(
                 (output / f"{summary['trace_id']}.jsonl").write_bytes(
                     b"".join(orjson.dumps(line) + b"\n" for line in lines)
                 )
-            print(f"wrote {len(summaries)} session file(s) to {output}", file=sys.stderr)
+            _export_summary(as_json, fmt, len(summaries), len(summaries), output)
             return
         sink = open(output, "wb") if output is not None else sys.stdout.buffer  # noqa: SIM115
         try:
@@ -620,7 +628,15 @@ def export_command(
             else:
                 sink.flush()
     if output is not None:
-        print(f"wrote {count} line(s) for {len(summaries)} trace(s) to {output}", file=sys.stderr)
+        _export_summary(as_json, fmt, len(summaries), count, output)
+
+
+def _export_summary(as_json: bool, fmt: str, traces: int, written: int, output: Path) -> None:
+    if as_json:
+        _print_json({"format": fmt, "traces": traces, "written": written, "output": str(output)})
+    else:
+        unit = "session file(s)" if output.is_dir() else "line(s)"
+        print(f"wrote {written} {unit} for {traces} trace(s) to {output}", file=sys.stderr)
 
 
 @app.command("sql")
