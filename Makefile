@@ -43,7 +43,7 @@ demo: install
 	$(BIN)/python -m agenttrace.demo
 
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
