@@ -33,7 +33,10 @@ from agenttrace.integrations._client import (
     request_params,
     server_attributes,
 )
-from agenttrace.integrations._messages import (
+from agenttrace.integrations._streams import AsyncTracedStream, TracedStream
+from agenttrace.sdk import extract_usage
+from agenttrace.sdk.hooks import AgentHooks
+from agenttrace.sdk.messages import (
     anthropic_messages,
     anthropic_output,
     anthropic_system,
@@ -42,9 +45,6 @@ from agenttrace.integrations._messages import (
     text_part,
     tool_call_part,
 )
-from agenttrace.integrations._streams import AsyncTracedStream, TracedStream
-from agenttrace.sdk import extract_usage
-from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = ["instrument_anthropic", "uninstrument_anthropic"]
 

@@ -39,7 +39,6 @@ from opentelemetry.trace import TracerProvider
 
 from agenttrace import semconv as sc
 from agenttrace.integrations._client import claim_model_call, release_model_call
-from agenttrace.integrations._messages import content_parts, get, text_part, tool_call_part
 from agenttrace.sdk import (
     SCOPE_NAME,
     SDK_VERSION,
@@ -52,6 +51,7 @@ from agenttrace.sdk import (
     start_span,
 )
 from agenttrace.sdk.hooks import AgentHooks
+from agenttrace.sdk.messages import content_parts, get, text_part, tool_call_part
 
 __all__ = [
     "AgentTraceCallbackHandler",

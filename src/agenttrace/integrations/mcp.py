@@ -23,10 +23,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
-from agenttrace.integrations._messages import get
 from agenttrace.integrations._patching import PatchSet
 from agenttrace.sdk import extract, inject, internal_error
 from agenttrace.sdk.hooks import AgentHooks
+from agenttrace.sdk.messages import get
 
 __all__ = ["McpToolError", "continue_trace", "instrument_mcp", "uninstrument_mcp"]
 

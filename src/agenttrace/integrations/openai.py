@@ -25,7 +25,9 @@ from agenttrace.integrations._client import (
     request_params,
     server_attributes,
 )
-from agenttrace.integrations._messages import (
+from agenttrace.sdk import Usage, extract_usage
+from agenttrace.sdk.hooks import AgentHooks
+from agenttrace.sdk.messages import (
     get,
     openai_chat_messages,
     openai_chat_output,
@@ -35,8 +37,6 @@ from agenttrace.integrations._messages import (
     text_part,
     tool_call_part,
 )
-from agenttrace.sdk import Usage, extract_usage
-from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = ["instrument_openai", "uninstrument_openai"]
 

@@ -47,7 +47,10 @@ from opentelemetry.trace import SpanContext, TracerProvider
 
 from agenttrace import semconv as sc
 from agenttrace.integrations._client import claim_model_call, release_model_call
-from agenttrace.integrations._messages import (
+from agenttrace.integrations.openai import finish_reason
+from agenttrace.sdk import extract_usage, internal_error
+from agenttrace.sdk.hooks import AgentHooks
+from agenttrace.sdk.messages import (
     get,
     openai_chat_messages,
     parse_json,
@@ -55,9 +58,6 @@ from agenttrace.integrations._messages import (
     responses_output,
     text_part,
 )
-from agenttrace.integrations.openai import finish_reason
-from agenttrace.sdk import extract_usage, internal_error
-from agenttrace.sdk.hooks import AgentHooks
 
 __all__ = ["AgentSpanError", "AgentTraceProcessor", "install", "uninstall"]
 

@@ -27,6 +27,7 @@ from agenttrace.sdk._kinds import SPECS, Kind, KindSpec, span_name
 from agenttrace.sdk._response import chunk_text, output_messages, response_fields, text_output
 from agenttrace.sdk._tracer import get_tracer
 from agenttrace.sdk._usage import Usage, extract_usage, merge_usage
+from agenttrace.sdk.messages import genai_messages
 
 RUN_ID_BAGGAGE = sc.AGENTTRACE_RUN_ID
 _HANDLE_KEY = otel_context.create_key("agenttrace.span")
@@ -135,6 +136,8 @@ class SpanHandle:
         if not self._capture or value is None:
             return
         try:
+            if key == sc.GEN_AI_INPUT_MESSAGES:
+                value = genai_messages(value)
             data = to_bytes(value)
             text, cut = truncate(data, settings.max_content_bytes)
             if cut:

@@ -1,5 +1,8 @@
 """Provider request and response shapes to GenAI semconv messages.
 
+The SDK applies :func:`genai_messages` to every captured ``gen_ai.input.messages``, and the
+integrations use the per-provider converters directly.
+
 GenAI messages are ``{"role", "parts": [...]}`` with parts ``text``, ``tool_call``,
 ``tool_call_response`` and ``reasoning``; anything else keeps its own ``type`` and the raw value
 under ``content`` so nothing is silently dropped. Everything is duck-typed (mappings or SDK model
@@ -223,3 +226,28 @@ def anthropic_output(message: Any) -> list[Message]:
             "finish_reason": get(message, "stop_reason"),
         }
     ]
+
+
+# --- Whatever a caller passed as input messages ----------------------------------------------
+
+_ANTHROPIC_BLOCKS = frozenset({"tool_use", "tool_result", "thinking"})
+
+
+def genai_messages(value: Any) -> Any:
+    """Chat messages in a provider's shape (OpenAI, Anthropic, plain role/content dicts) as
+    GenAI messages; messages that already have ``parts``, and anything that is not a list of
+    role-carrying messages, are returned unchanged."""
+    if not is_list(value) or not value:
+        return value
+    if not all(get(message, "role") is not None for message in value):
+        return value
+    return [_genai_message(message) for message in value]
+
+
+def _genai_message(message: Any) -> Any:
+    if get(message, "parts") is not None:
+        return message
+    content = get(message, "content")
+    if is_list(content) and any(get(block, "type") in _ANTHROPIC_BLOCKS for block in content):
+        return anthropic_messages([message])[0]
+    return openai_chat_messages([message])[0]
