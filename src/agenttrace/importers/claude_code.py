@@ -35,8 +35,9 @@ from agenttrace.importers._claude_transcript import (
     live_uuids,
     read_transcript,
 )
-from agenttrace.importers._io import ProblemLog, int_or_zero, iso_to_ns
+from agenttrace.importers._io import ProblemLog, iso_to_ns
 from agenttrace.importers._model import SpanDraft, TraceDraft, span_id_for, trace_id_for
+from agenttrace.sdk import Usage, extract_usage
 
 PROVIDER = "anthropic"
 SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
@@ -247,14 +248,14 @@ def _tool_span_id(session_id: str, call_id: str) -> bytes:
 def _usage(raw: dict[str, Any] | None) -> genai.Usage | None:
     if raw is None:
         return None
-    cache_read = int_or_zero(raw.get("cache_read_input_tokens"))
-    cache_write = int_or_zero(raw.get("cache_creation_input_tokens"))
-    # Anthropic's input_tokens excludes cache tokens; GenAI's includes them.
+    # Anthropic's shape: the SDK's extraction adds the cache tokens into GenAI's input count.
+    usage = extract_usage(raw) or Usage()
     return genai.Usage(
-        input=int_or_zero(raw.get("input_tokens")) + cache_read + cache_write,
-        output=int_or_zero(raw.get("output_tokens")),
-        cache_read=cache_read,
-        cache_write=cache_write,
+        input=usage.input_tokens or 0,
+        output=usage.output_tokens or 0,
+        cache_read=usage.cache_read_tokens or 0,
+        cache_write=usage.cache_write_tokens or 0,
+        reasoning=usage.reasoning_tokens or 0,
     )
 
 
