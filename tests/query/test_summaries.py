@@ -10,6 +10,7 @@ import pytest
 from agenttrace.query._example import BASE_TIME_NS, MS, build_run, example_runs, to_request
 from agenttrace.query.engine import QueryEngine, TraceFilter, open_engine
 from agenttrace.query.errors import QueryError
+from agenttrace.query.summaries import SummaryIndex
 from agenttrace.store import open_store
 from agenttrace.store.writer import write_requests
 
@@ -142,3 +143,32 @@ def test_duplicates_within_one_refresh_are_merged(tmp_path: Path) -> None:
     write_requests(url, [to_request(spans[4:])], writer_id="overlap")
     engine = open_engine(url)
     assert engine.summary(spans[0].trace_id.hex())["span_count"] == len(spans)
+
+
+def test_span_index_parts_are_merged_without_losing_or_repeating_rows(tmp_path: Path) -> None:
+    url = str(tmp_path / "store")
+    runs = example_runs()
+    split = runs["baseline"].spans
+    index_path = tmp_path / "index" / "index.duckdb"
+    engine = QueryEngine(url, index_path=index_path)
+    index = SummaryIndex(engine.source, index_path, max_parts=2)
+    # Four refreshes: a trace continued across three of them, and a second whole trace.
+    for number, chunk in enumerate((split[:4], split[4:9], runs["variant"].spans, split[9:])):
+        write_requests(url, [to_request(chunk)], writer_id=f"w{number}")
+        index.refresh()
+        assert len(list(index.parts_dir.glob("*.parquet"))) <= 2
+    # The third refresh merged three parts into one; the fourth added one.
+    assert sorted(p.name for p in index.parts_dir.iterdir()) == [
+        "part-00000004.parquet",
+        "part-00000005.parquet",
+    ]
+    _columns, rows = engine.sql("SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM span_index")
+    total = len(split) + len(runs["variant"].spans)
+    assert rows == [(total, total)]
+    trace_id = split[0].trace_id.hex()
+    assert engine.summary(trace_id) == _scratch(url, trace_id, tmp_path)
+    scratch = QueryEngine(url, index_path=tmp_path / "scratch.duckdb")
+    loaded, expected = (e.load_spans([trace_id])[trace_id] for e in (engine, scratch))
+    assert [(s.span_id, s.step_name, s.agent) for s in loaded] == [
+        (s.span_id, s.step_name, s.agent) for s in expected
+    ]

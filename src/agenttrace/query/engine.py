@@ -58,8 +58,6 @@ SELECT trace_id, root_name, service_name, make_timestamp(start_ns // 1000) AS st
 FROM idx.trace_summary
 """
 
-_SPAN_INDEX_VIEW = "CREATE OR REPLACE TEMP VIEW span_index AS SELECT * FROM idx.span_index"
-
 _DEDUP = (
     "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id "
     "ORDER BY end_time_unix_nano DESC) = 1"
@@ -192,7 +190,6 @@ class QueryEngine:
         if self._reader is None:
             reader = self.index.open_reader()
             reader.execute(_TRACES_VIEW)
-            reader.execute(_SPAN_INDEX_VIEW)
             self._reader = reader
             _OPEN_ENGINES.add(self)
         yield self._reader
@@ -273,7 +270,7 @@ class QueryEngine:
                        r.attributes AS attributes_json,
                        r.resource_attributes AS resource_json,
                        r.events AS events_json, r.links AS links_json
-                FROM idx.span_index s
+                FROM span_index s
                 LEFT JOIN (SELECT * FROM trace_raw WHERE {match.format(t="trace_id")} {_DEDUP}) r
                     USING (trace_id, span_id)
                 WHERE {match.format(t="s.trace_id")}

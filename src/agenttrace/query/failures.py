@@ -51,7 +51,7 @@ WITH failing AS (
 marked AS (
     SELECT s.*, (kind IN ('model', 'tool', 'agent', 'memory')
                  AND NOT (kind = 'agent' AND parent_span_id IS NULL)) AS is_step
-    FROM idx.span_index s WHERE trace_id IN (SELECT trace_id FROM failing)),
+    FROM span_index s WHERE trace_id IN (SELECT trace_id FROM failing)),
 spans AS (
     -- Same numbering as model.steps_of: the index into the run's step sequence.
     SELECT *, CASE WHEN is_step THEN row_number() OVER (PARTITION BY trace_id, is_step

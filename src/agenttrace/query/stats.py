@@ -21,7 +21,7 @@ _SELECTED = """
 CREATE OR REPLACE TEMP TABLE sel AS
 SELECT s.*, (s.end_ns - s.start_ns) / 1e6 AS ms,
        CASE WHEN NOT s.nested THEN s.kind END AS call_kind
-FROM idx.span_index s
+FROM span_index s
 WHERE s.trace_id IN (SELECT trace_id FROM idx.trace_summary WHERE {where})
 """
 

@@ -5,12 +5,20 @@ directory for a remote one) holds:
 
 * ``processed_files`` — the state record: every span file already folded in;
 * ``trace_files`` — which files hold spans of which trace (``show`` and ``diff`` read only these);
-* ``span_index`` — one row per span, deduplicated by (trace_id, span_id), with the hot columns,
-  the step kind and the attribution (enclosing harness step and agent) the analyses group by;
-  ``nested`` marks a model span directly under a model span (a provider SDK's span under the
-  caller's chat span) and a tool span directly under a tool span (an MCP server's span under
-  the client's): the outer span is the call, so nested ones never count twice;
-* ``trace_summary`` — one row per trace: the ``traces`` view.
+* ``trace_summary`` — one row per trace: the ``traces`` view;
+* ``span_parts`` and ``trace_parts`` — the registry of the span index's Parquet parts and, per
+  trace, the part that holds its current rows.
+
+The span index itself — one row per span, deduplicated by (trace_id, span_id), with the hot
+columns, the step kind and the attribution (enclosing harness step and agent) the analyses group
+by — lives in Parquet parts beside the database (``span_index/part-NNNNNNNN.parquet``), one part
+per refresh, sorted by trace id. Appending 10,000 rows to a DuckDB table and checkpointing it
+costs more than the whole summary computation, while writing a small Parquet file does not; a
+part is registered in the same transaction that records its files as processed, and parts are
+merged once there are many. ``nested`` marks a model span directly under a model span (a
+provider SDK's span under the caller's chat span) and a tool span directly under a tool span (an
+MCP server's span under the client's): the outer span is the call, so nested ones never count
+twice.
 
 A refresh lists the span files, reads only the new ones (hot columns, no content), and
 recomputes only the traces they touch: those traces' existing rows are merged with the new rows,
@@ -25,6 +33,7 @@ import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +50,9 @@ if TYPE_CHECKING:
 
 MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 MEMORY_OPERATIONS = ("search_memory", "update_memory", "delete_memory", "create_memory_store")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Parts beyond this many are merged into one (each query reads every part's footer).
+MAX_SPAN_PARTS = 32
 
 INGEST_COLUMNS = (
     "trace_id",
@@ -146,12 +157,7 @@ SELECT
 FROM raw
 """
 
-_CREATE_TABLES = """
-CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS processed_files (file VARCHAR PRIMARY KEY, spans BIGINT,
-                                            processed_at DOUBLE);
-CREATE TABLE IF NOT EXISTS trace_files (trace_id VARCHAR, file VARCHAR);
-CREATE TABLE IF NOT EXISTS span_index (
+SPAN_INDEX_COLUMNS = """
     trace_id VARCHAR, span_id VARCHAR, parent_span_id VARCHAR, name VARCHAR,
     service_name VARCHAR, start_ns BIGINT, end_ns BIGINT, status_code VARCHAR,
     status_message VARCHAR, kind VARCHAR, operation VARCHAR, provider VARCHAR, model VARCHAR,
@@ -160,7 +166,15 @@ CREATE TABLE IF NOT EXISTS span_index (
     reasoning_tokens BIGINT, cost_usd DOUBLE, error_type VARCHAR, error_message VARCHAR,
     outcome VARCHAR, step_label VARCHAR, retry_attempt BIGINT, retry_events BIGINT,
     depth INTEGER, step_id VARCHAR, step_name VARCHAR, agent VARCHAR, nested BOOLEAN
-);
+"""
+
+_CREATE_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS processed_files (file VARCHAR PRIMARY KEY, spans BIGINT,
+                                            processed_at DOUBLE);
+CREATE TABLE IF NOT EXISTS trace_files (trace_id VARCHAR, file VARCHAR);
+CREATE TABLE IF NOT EXISTS span_parts (part INTEGER PRIMARY KEY, spans BIGINT);
+CREATE TABLE IF NOT EXISTS trace_parts (trace_id VARCHAR, part INTEGER);
 CREATE TABLE IF NOT EXISTS trace_summary (
     trace_id VARCHAR, root_name VARCHAR, service_name VARCHAR, start_ns BIGINT, end_ns BIGINT,
     last_start_ns BIGINT, duration_ms DOUBLE, status VARCHAR, outcome VARCHAR,
@@ -169,6 +183,15 @@ CREATE TABLE IF NOT EXISTS trace_summary (
     models VARCHAR[], agents VARCHAR[], tools VARCHAR[]
 );
 """
+_SPAN_INDEX_NAMES = ", ".join(
+    column.split()[0] for column in SPAN_INDEX_COLUMNS.strip().rstrip(",").split(",")
+)
+_EMPTY_SPAN_ROW = ", ".join(
+    f"NULL::{type_} AS {name}"
+    for name, type_ in (column.split() for column in SPAN_INDEX_COLUMNS.split(",") if column.strip())
+)
+_DROPPED_TABLES = ("processed_files", "trace_files", "span_index", "span_parts", "trace_parts",
+                   "trace_summary")
 
 # Nearest enclosing harness step and agent of every span of a work table: parent links are
 # resolved to row ids once, then walked upwards with a keyed recursive CTE (one row per span,
@@ -184,7 +207,6 @@ SELECT c.rowid AS rid, p.rowid AS prid,
 FROM {work} c LEFT JOIN {work} p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
 """,
     """
-INSERT INTO span_index BY NAME
 WITH RECURSIVE walk(rid, anc, depth, step_id, step_name, agent, nested) USING KEY (rid) AS (
     SELECT rid, prid, 0, step_id, step_name, agent, nested FROM nodes
     UNION
@@ -288,15 +310,26 @@ def connect_index(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 class SummaryIndex:
     """The incremental per-trace summary database of one store."""
 
-    def __init__(self, source: SpanSource, path: Path | None = None) -> None:
+    def __init__(
+        self, source: SpanSource, path: Path | None = None, max_parts: int = MAX_SPAN_PARTS
+    ) -> None:
         self.source = source
         self.path = path or default_index_path(source)
+        self.max_parts = max_parts
 
     @property
     def state_path(self) -> Path:
         """A JSON mirror of ``processed_files``: lets a command see that nothing is new
         without opening the database."""
         return self.path.with_name("processed.json")
+
+    @property
+    def parts_dir(self) -> Path:
+        """Where the span index's Parquet parts live (``index.parts/`` beside ``index.duckdb``)."""
+        return self.path.with_suffix(".parts")
+
+    def part_path(self, part: int) -> Path:
+        return self.parts_dir / f"part-{part:08d}.parquet"
 
     def refresh(self) -> RefreshReport:
         """Fold new span files in and drop vanished ones; returns what changed."""
@@ -305,7 +338,7 @@ class SummaryIndex:
         if self._up_to_date(listed):
             return RefreshReport(0, 0, 0, 0, time.perf_counter() - started)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.parts_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise QueryError(f"cannot create summary directory {self.path.parent}: {exc}") from exc
         with contextlib.closing(connect_index(self.path, read_only=False)) as con:
@@ -322,6 +355,7 @@ class SummaryIndex:
                 except BaseException:
                     con.execute("ROLLBACK")
                     raise
+                self._merge_parts_if_many(con)
         self._write_state(listed)
         return RefreshReport(len(new), len(gone), spans, traces, time.perf_counter() - started)
 
@@ -353,29 +387,50 @@ class SummaryIndex:
         row = _first(con, "SELECT value FROM meta WHERE key = 'schema_version'")
         if row == (str(SCHEMA_VERSION),):
             return
-        if row is not None:
-            # An index from another version is only a cache: rebuild it from the store, with
-            # the tables in this version's shape.
-            for table in ("processed_files", "trace_files", "span_index", "trace_summary"):
-                con.execute(f"DROP TABLE IF EXISTS {table}")
+        # An index from another version (or a half-built first one) is only a cache: rebuild
+        # it from the store, with the tables in this version's shape.
+        for table in _DROPPED_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        self._remove_parts(keep=())
         con.execute(_CREATE_TABLES)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )
 
+    def span_index_sql(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> str:
+        """A SELECT of the live span-index rows, given a connection that sees the registry
+        (``schema`` is ``idx.`` when the index is attached)."""
+        parts = [row[0] for row in con.execute(f"SELECT part FROM {schema}span_parts").fetchall()]
+        if not parts:
+            return f"SELECT * FROM (SELECT {_EMPTY_SPAN_ROW}) WHERE false"
+        paths = ", ".join(f"'{_quote(str(self.part_path(part)))}'" for part in sorted(parts))
+        rows = f"read_parquet([{paths}])"
+        superseded = _first(con, f"SELECT value FROM {schema}meta WHERE key = 'superseded'")
+        if superseded is None or superseded[0] == "0":
+            return f"SELECT * EXCLUDE (part) FROM {rows}"
+        # Rows of traces recomputed into a later part (or dropped) stay in their old part until
+        # the parts are merged; only each trace's current part counts.
+        return (
+            f"SELECT p.* EXCLUDE (part) FROM {rows} p SEMI JOIN {schema}trace_parts t "
+            "ON p.trace_id = t.trace_id AND p.part = t.part"
+        )
+
     def _apply(
         self, con: duckdb.DuckDBPyConnection, new: list[str], gone: list[str]
     ) -> tuple[int, int]:
-        con.execute("CREATE OR REPLACE TEMP TABLE gone_files (file VARCHAR)")
+        rebuilt: list[str] = []
         if gone:
-            con.executemany("INSERT INTO gone_files VALUES (?)", [[path] for path in gone])
-        # Traces that lost a file are rebuilt from the files that still hold them.
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE rebuilt AS SELECT DISTINCT trace_id FROM trace_files
-               WHERE file IN (SELECT file FROM gone_files)"""
-        )
-        con.execute("DELETE FROM trace_files WHERE file IN (SELECT file FROM gone_files)")
-        rebuilt = [row[0] for row in con.execute("SELECT trace_id FROM rebuilt").fetchall()]
+            # Traces that lost a file are rebuilt from the files that still hold them.
+            con.execute("CREATE OR REPLACE TEMP TABLE gone_files AS SELECT unnest(?) AS file", [gone])
+            rebuilt = [
+                row[0]
+                for row in con.execute(
+                    "SELECT DISTINCT trace_id FROM trace_files WHERE file IN (SELECT file FROM gone_files)"
+                ).fetchall()
+            ]
+            con.execute("DELETE FROM trace_files WHERE file IN (SELECT file FROM gone_files)")
+            con.execute("DELETE FROM processed_files WHERE file IN (SELECT file FROM gone_files)")
+        con.execute("CREATE OR REPLACE TEMP TABLE rebuilt AS SELECT unnest(?::VARCHAR[]) AS trace_id", [rebuilt])
         tables = []
         if new:
             tables.append(self.source.read_columns(new, INGEST_COLUMNS))
@@ -396,6 +451,9 @@ class SummaryIndex:
         else:
             empty = SPAN_SCHEMA.empty_table().select(list(INGEST_COLUMNS))
             incoming_arrow = empty.append_column("__filename", pa.array([], pa.string()))
+        # A file or two of new spans is done faster on one thread than split across threads;
+        # a first build of a large store is not.
+        con.execute("SET threads = 1" if incoming_arrow.num_rows < 200_000 else "RESET threads")
         con.register("incoming_arrow", incoming_arrow)
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {_STAGING_SELECT}")
         duplicated = _first(
@@ -417,37 +475,39 @@ class SummaryIndex:
         )
         known_row = _first(
             con,
-            "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)",
+            "SELECT count(*) FROM trace_parts WHERE trace_id IN (SELECT trace_id FROM affected)",
         )
         if known_row and known_row[0]:
             # Existing spans of affected traces, minus those replaced by incoming rows and minus
             # every row of a rebuilt trace (re-read in full above).
             con.execute(
-                """CREATE OR REPLACE TEMP TABLE work AS
+                f"""CREATE OR REPLACE TEMP TABLE work AS
                    SELECT s.* EXCLUDE (depth, step_id, step_name, agent, nested), NULL::VARCHAR AS file
-                   FROM span_index s
+                   FROM ({self.span_index_sql(con)}) s
                    WHERE s.trace_id IN (SELECT trace_id FROM affected)
                      AND s.trace_id NOT IN (SELECT trace_id FROM rebuilt)
                      AND NOT EXISTS (SELECT 1 FROM incoming i
                                      WHERE i.trace_id = s.trace_id AND i.span_id = s.span_id)
                    UNION ALL BY NAME SELECT * FROM incoming"""
             )
-            for table in ("span_index", "trace_summary"):
+            for table in ("trace_parts", "trace_summary"):
                 con.execute(
                     f"DELETE FROM {table} WHERE trace_id IN (SELECT trace_id FROM affected)"
                 )
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('superseded', '1')")
             work = "work"
         else:
-            # Only new traces (the common case): no scan of the existing span rows at all.
+            # Only new traces (the common case): no read of the existing span rows at all.
             work = "incoming"
-        for statement in _ATTRIBUTION:
-            con.execute(statement.format(work=work))
+        nodes, attributed = _ATTRIBUTION
+        con.execute(nodes.format(work=work))
+        self._write_part(con, attributed.format(work=work), ordered=False)
         con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE.format(work=work)}")
+        # Files re-read for a rebuilt trace are listed already; only new files add pairs.
         con.execute(
-            """INSERT INTO trace_files SELECT DISTINCT trace_id, file FROM incoming
-               WHERE file IS NOT NULL EXCEPT SELECT trace_id, file FROM trace_files"""
+            "INSERT INTO trace_files SELECT DISTINCT trace_id, file FROM incoming WHERE list_contains(?, file)",
+            [new],
         )
-        con.execute("DELETE FROM processed_files WHERE file IN (SELECT file FROM gone_files)")
         counts = con.execute(
             "SELECT file, count(*) FROM incoming WHERE file IS NOT NULL GROUP BY file"
         ).fetchall()
@@ -462,9 +522,68 @@ class SummaryIndex:
         traces_row = _first(con, "SELECT count(*) FROM affected")
         return spans, int(traces_row[0]) if traces_row else 0
 
+    def _write_part(self, con: duckdb.DuckDBPyConnection, rows_sql: str, *, ordered: bool) -> None:
+        """Write the rows of ``rows_sql`` as the next span-index part and register it, in the
+        caller's transaction: a part that is written but not committed is never read, and is
+        removed at the next merge. A merged part is sorted by trace id so a one-trace lookup
+        skips its other row groups; a refresh's part is a row group or two, and is not."""
+        # Numbers are never reused, so a rolled-back transaction cannot leave a registered part
+        # pointing at a file that another write replaced.
+        latest = _first(con, "SELECT value FROM meta WHERE key = 'last_part'")
+        part = int(latest[0] if latest else 0) + 1
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('last_part', ?)", [str(part)])
+        final = self.part_path(part)
+        temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        order = "ORDER BY trace_id, start_ns" if ordered else ""
+        written = _first(
+            con,
+            f"""COPY (SELECT {_SPAN_INDEX_NAMES}, {part}::INTEGER AS part FROM ({rows_sql}) {order})
+                TO '{_quote(str(temporary))}'
+                (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)""",
+        )
+        if not written or not written[0]:
+            temporary.unlink(missing_ok=True)
+            return
+        temporary.replace(final)
+        con.execute("INSERT INTO span_parts VALUES (?, ?)", [part, int(written[0])])
+        con.execute(
+            f"""INSERT INTO trace_parts SELECT DISTINCT trace_id, {part}
+                FROM read_parquet('{_quote(str(final))}')"""
+        )
+
+    def _merge_parts_if_many(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Merge every live row into one part once there are more than ``max_parts``.
+        Runs while this connection still holds the index's write lock, so no reader has the
+        old parts open when they are deleted."""
+        count = _first(con, "SELECT count(*) FROM span_parts")
+        if not count or count[0] <= self.max_parts:
+            return
+        con.execute("BEGIN TRANSACTION")
+        try:
+            live_rows = self.span_index_sql(con)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE merged AS {live_rows}")
+            con.execute("DELETE FROM span_parts")
+            con.execute("DELETE FROM trace_parts")
+            self._write_part(con, "SELECT * FROM merged", ordered=True)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('superseded', '0')")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        live = {row[0] for row in con.execute("SELECT part FROM span_parts").fetchall()}
+        self._remove_parts(keep={self.part_path(part).name for part in live})
+
+    def _remove_parts(self, keep: Collection[str]) -> None:
+        if not self.parts_dir.is_dir():
+            return
+        for path in self.parts_dir.iterdir():
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
     def open_reader(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory connection with the index attached read-only as ``idx``; waits briefly
-        if a refresh in another process holds the write lock."""
+        """An in-memory connection with the index attached read-only as ``idx`` and the live
+        span index as the ``span_index`` view; waits briefly if a refresh in another process
+        holds the write lock."""
         import duckdb
 
         con = _quiet(duckdb.connect())
@@ -472,12 +591,14 @@ class SummaryIndex:
         while True:
             try:
                 con.execute(f"ATTACH '{_quote(str(self.path))}' AS idx (READ_ONLY)")
-                return con
+                break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     con.close()
                     raise QueryError(f"cannot open summary index {self.path}: {exc}") from exc
                 time.sleep(0.1)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW span_index AS {self.span_index_sql(con, 'idx.')}")
+        return con
 
 
 def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
