@@ -162,7 +162,9 @@ def test_span_index_parts_are_merged_without_losing_or_repeating_rows(tmp_path: 
         "part-00000004.parquet",
         "part-00000005.parquet",
     ]
-    _columns, rows = engine.sql("SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM span_index")
+    _columns, rows = engine.sql(
+        "SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM span_index"
+    )
     total = len(split) + len(runs["variant"].spans)
     assert rows == [(total, total)]
     trace_id = split[0].trace_id.hex()

@@ -6,8 +6,8 @@ directory for a remote one) holds:
 * ``processed_files`` — the state record: every span file already folded in;
 * ``trace_files`` — which files hold spans of which trace (``show`` and ``diff`` read only these);
 * ``trace_summary`` — one row per trace: the ``traces`` view;
-* ``span_parts`` and ``trace_parts`` — the registry of the span index's Parquet parts and, per
-  trace, the part that holds its current rows.
+* ``span_parts`` and ``superseded`` — the registry of the span index's Parquet parts, and the
+  (trace, part) pairs whose rows a later part replaced.
 
 The span index itself — one row per span, deduplicated by (trace_id, span_id), with the hot
 columns, the step kind and the attribution (enclosing harness step and agent) the analyses group
@@ -53,6 +53,7 @@ MEMORY_OPERATIONS = ("search_memory", "update_memory", "delete_memory", "create_
 SCHEMA_VERSION = 3
 # Parts beyond this many are merged into one (each query reads every part's footer).
 MAX_SPAN_PARTS = 32
+_PART_ROW_GROUP = 16_384
 
 INGEST_COLUMNS = (
     "trace_id",
@@ -170,11 +171,11 @@ SPAN_INDEX_COLUMNS = """
 
 _CREATE_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS processed_files (file VARCHAR PRIMARY KEY, spans BIGINT,
+CREATE TABLE IF NOT EXISTS processed_files (file VARCHAR, spans BIGINT,
                                             processed_at DOUBLE);
 CREATE TABLE IF NOT EXISTS trace_files (trace_id VARCHAR, file VARCHAR);
-CREATE TABLE IF NOT EXISTS span_parts (part INTEGER PRIMARY KEY, spans BIGINT);
-CREATE TABLE IF NOT EXISTS trace_parts (trace_id VARCHAR, part INTEGER);
+CREATE TABLE IF NOT EXISTS span_parts (part INTEGER, spans BIGINT);
+CREATE TABLE IF NOT EXISTS superseded (trace_id VARCHAR, part INTEGER);
 CREATE TABLE IF NOT EXISTS trace_summary (
     trace_id VARCHAR, root_name VARCHAR, service_name VARCHAR, start_ns BIGINT, end_ns BIGINT,
     last_start_ns BIGINT, duration_ms DOUBLE, status VARCHAR, outcome VARCHAR,
@@ -188,10 +189,18 @@ _SPAN_INDEX_NAMES = ", ".join(
 )
 _EMPTY_SPAN_ROW = ", ".join(
     f"NULL::{type_} AS {name}"
-    for name, type_ in (column.split() for column in SPAN_INDEX_COLUMNS.split(",") if column.strip())
+    for name, type_ in (
+        column.split() for column in SPAN_INDEX_COLUMNS.split(",") if column.strip()
+    )
 )
-_DROPPED_TABLES = ("processed_files", "trace_files", "span_index", "span_parts", "trace_parts",
-                   "trace_summary")
+_DROPPED_TABLES = (
+    "processed_files",
+    "trace_files",
+    "span_index",
+    "span_parts",
+    "superseded",
+    "trace_summary",
+)
 
 # Nearest enclosing harness step and agent of every span of a work table: parent links are
 # resolved to row ids once, then walked upwards with a keyed recursive CTE (one row per span,
@@ -383,8 +392,12 @@ class SummaryIndex:
             temporary.unlink(missing_ok=True)
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        row = _first(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+        import duckdb
+
+        try:
+            row = _first(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+        except duckdb.CatalogException:  # a new index
+            row = None
         if row == (str(SCHEMA_VERSION),):
             return
         # An index from another version (or a half-built first one) is only a cache: rebuild
@@ -400,19 +413,18 @@ class SummaryIndex:
     def span_index_sql(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> str:
         """A SELECT of the live span-index rows, given a connection that sees the registry
         (``schema`` is ``idx.`` when the index is attached)."""
-        parts = [row[0] for row in con.execute(f"SELECT part FROM {schema}span_parts").fetchall()]
-        if not parts:
+        paths = self._part_list(con, schema)
+        if not paths:
             return f"SELECT * FROM (SELECT {_EMPTY_SPAN_ROW}) WHERE false"
-        paths = ", ".join(f"'{_quote(str(self.part_path(part)))}'" for part in sorted(parts))
         rows = f"read_parquet([{paths}])"
-        superseded = _first(con, f"SELECT value FROM {schema}meta WHERE key = 'superseded'")
-        if superseded is None or superseded[0] == "0":
+        superseded = _first(con, f"SELECT count(*) FROM {schema}superseded")
+        if not superseded or not superseded[0]:
             return f"SELECT * EXCLUDE (part) FROM {rows}"
         # Rows of traces recomputed into a later part (or dropped) stay in their old part until
-        # the parts are merged; only each trace's current part counts.
+        # the parts are merged.
         return (
-            f"SELECT p.* EXCLUDE (part) FROM {rows} p SEMI JOIN {schema}trace_parts t "
-            "ON p.trace_id = t.trace_id AND p.part = t.part"
+            f"SELECT p.* EXCLUDE (part) FROM {rows} p ANTI JOIN {schema}superseded x "
+            "ON p.trace_id = x.trace_id AND p.part = x.part"
         )
 
     def _apply(
@@ -421,7 +433,9 @@ class SummaryIndex:
         rebuilt: list[str] = []
         if gone:
             # Traces that lost a file are rebuilt from the files that still hold them.
-            con.execute("CREATE OR REPLACE TEMP TABLE gone_files AS SELECT unnest(?) AS file", [gone])
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE gone_files AS SELECT unnest(?) AS file", [gone]
+            )
             rebuilt = [
                 row[0]
                 for row in con.execute(
@@ -430,7 +444,10 @@ class SummaryIndex:
             ]
             con.execute("DELETE FROM trace_files WHERE file IN (SELECT file FROM gone_files)")
             con.execute("DELETE FROM processed_files WHERE file IN (SELECT file FROM gone_files)")
-        con.execute("CREATE OR REPLACE TEMP TABLE rebuilt AS SELECT unnest(?::VARCHAR[]) AS trace_id", [rebuilt])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE rebuilt AS SELECT unnest(?::VARCHAR[]) AS trace_id",
+            [rebuilt],
+        )
         tables = []
         if new:
             tables.append(self.source.read_columns(new, INGEST_COLUMNS))
@@ -475,7 +492,7 @@ class SummaryIndex:
         )
         known_row = _first(
             con,
-            "SELECT count(*) FROM trace_parts WHERE trace_id IN (SELECT trace_id FROM affected)",
+            "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)",
         )
         if known_row and known_row[0]:
             # Existing spans of affected traces, minus those replaced by incoming rows and minus
@@ -490,18 +507,23 @@ class SummaryIndex:
                                      WHERE i.trace_id = s.trace_id AND i.span_id = s.span_id)
                    UNION ALL BY NAME SELECT * FROM incoming"""
             )
-            for table in ("trace_parts", "trace_summary"):
-                con.execute(
-                    f"DELETE FROM {table} WHERE trace_id IN (SELECT trace_id FROM affected)"
-                )
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('superseded', '1')")
+            con.execute(
+                f"""INSERT INTO superseded SELECT DISTINCT trace_id, part
+                    FROM read_parquet([{self._part_list(con)}])
+                    WHERE trace_id IN (SELECT trace_id FROM affected)
+                    EXCEPT SELECT trace_id, part FROM superseded"""
+            )
+            con.execute(
+                "DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)"
+            )
             work = "work"
         else:
             # Only new traces (the common case): no read of the existing span rows at all.
             work = "incoming"
         nodes, attributed = _ATTRIBUTION
         con.execute(nodes.format(work=work))
-        self._write_part(con, attributed.format(work=work), ordered=False)
+        rows = _first(con, f"SELECT count(*) FROM {work}")
+        self._write_part(con, attributed.format(work=work), rows=int(rows[0]) if rows else 0)
         con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE.format(work=work)}")
         # Files re-read for a rebuilt trace are listed already; only new files add pairs.
         con.execute(
@@ -522,34 +544,37 @@ class SummaryIndex:
         traces_row = _first(con, "SELECT count(*) FROM affected")
         return spans, int(traces_row[0]) if traces_row else 0
 
-    def _write_part(self, con: duckdb.DuckDBPyConnection, rows_sql: str, *, ordered: bool) -> None:
-        """Write the rows of ``rows_sql`` as the next span-index part and register it, in the
-        caller's transaction: a part that is written but not committed is never read, and is
-        removed at the next merge. A merged part is sorted by trace id so a one-trace lookup
-        skips its other row groups; a refresh's part is a row group or two, and is not."""
-        # Numbers are never reused, so a rolled-back transaction cannot leave a registered part
-        # pointing at a file that another write replaced.
-        latest = _first(con, "SELECT value FROM meta WHERE key = 'last_part'")
-        part = int(latest[0] if latest else 0) + 1
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('last_part', ?)", [str(part)])
+    def _write_part(self, con: duckdb.DuckDBPyConnection, rows_sql: str, *, rows: int) -> None:
+        """Write the ``rows`` rows of ``rows_sql`` as the next span-index part and register it,
+        in the caller's transaction: a part that is written but not committed is never read,
+        and is removed at the next merge. A part of several row groups is sorted by trace id so
+        a one-trace lookup skips the others; sorting a single row group would buy nothing."""
+        if not rows:
+            return
+        # Numbers are never reused (files left by a rolled-back refresh count too), so a
+        # registered part never names a file that a later write replaced.
+        numbers = [
+            int(path.stem.removeprefix("part-")) for path in self.parts_dir.glob("part-*.parquet")
+        ]
+        latest = _first(con, "SELECT coalesce(max(part), 0) FROM span_parts")
+        part = max([int(latest[0]) if latest else 0, *numbers]) + 1
         final = self.part_path(part)
         temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-        order = "ORDER BY trace_id, start_ns" if ordered else ""
-        written = _first(
-            con,
+        order = "ORDER BY trace_id, start_ns" if rows > _PART_ROW_GROUP else ""
+        con.execute(
             f"""COPY (SELECT {_SPAN_INDEX_NAMES}, {part}::INTEGER AS part FROM ({rows_sql}) {order})
                 TO '{_quote(str(temporary))}'
-                (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)""",
+                (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {_PART_ROW_GROUP})"""
         )
-        if not written or not written[0]:
-            temporary.unlink(missing_ok=True)
-            return
         temporary.replace(final)
-        con.execute("INSERT INTO span_parts VALUES (?, ?)", [part, int(written[0])])
-        con.execute(
-            f"""INSERT INTO trace_parts SELECT DISTINCT trace_id, {part}
-                FROM read_parquet('{_quote(str(final))}')"""
+        con.execute("INSERT INTO span_parts VALUES (?, ?)", [part, rows])
+
+    def _part_list(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> str:
+        """The registered parts' paths as a SQL list body (empty when there are none)."""
+        parts = sorted(
+            row[0] for row in con.execute(f"SELECT part FROM {schema}span_parts").fetchall()
         )
+        return ", ".join(f"'{_quote(str(self.part_path(part)))}'" for part in parts)
 
     def _merge_parts_if_many(self, con: duckdb.DuckDBPyConnection) -> None:
         """Merge every live row into one part once there are more than ``max_parts``.
@@ -563,9 +588,9 @@ class SummaryIndex:
             live_rows = self.span_index_sql(con)
             con.execute(f"CREATE OR REPLACE TEMP TABLE merged AS {live_rows}")
             con.execute("DELETE FROM span_parts")
-            con.execute("DELETE FROM trace_parts")
-            self._write_part(con, "SELECT * FROM merged", ordered=True)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('superseded', '0')")
+            con.execute("DELETE FROM superseded")
+            rows = _first(con, "SELECT count(*) FROM merged")
+            self._write_part(con, "SELECT * FROM merged", rows=int(rows[0]) if rows else 0)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
