@@ -174,3 +174,18 @@ def test_span_index_parts_are_merged_without_losing_or_repeating_rows(tmp_path: 
     assert [(s.span_id, s.step_name, s.agent) for s in loaded] == [
         (s.span_id, s.step_name, s.agent) for s in expected
     ]
+
+
+def test_deleted_span_index_parts_are_rebuilt(tmp_path: Path) -> None:
+    url = str(tmp_path / "store")
+    runs = example_runs()
+    write_requests(url, [to_request(runs["baseline"].spans)], writer_id="a")
+    engine = open_engine(url)
+    before = engine.traces()
+    engine.close()
+    for part in engine.index.parts_dir.iterdir():
+        part.unlink()
+    rebuilt = open_engine(url)
+    assert rebuilt.traces() == before
+    _columns, rows = rebuilt.sql("SELECT count(*) FROM span_index")
+    assert rows == [(len(runs["baseline"].spans),)]

@@ -365,7 +365,8 @@ class SummaryIndex:
                     con.execute("ROLLBACK")
                     raise
                 self._merge_parts_if_many(con)
-        self._write_state(listed)
+            parts = [path.name for path in self._part_paths(con)]
+        self._write_state(listed, parts)
         return RefreshReport(len(new), len(gone), spans, traces, time.perf_counter() - started)
 
     def _up_to_date(self, listed: list[str]) -> bool:
@@ -379,10 +380,11 @@ class SummaryIndex:
             isinstance(state, dict)
             and state.get("schema_version") == SCHEMA_VERSION
             and set(state.get("files") or ()) == set(listed)
+            and all((self.parts_dir / name).exists() for name in state.get("parts") or ())
         )
 
-    def _write_state(self, files: list[str]) -> None:
-        state = {"schema_version": SCHEMA_VERSION, "files": sorted(files)}
+    def _write_state(self, files: list[str], parts: list[str]) -> None:
+        state = {"schema_version": SCHEMA_VERSION, "files": sorted(files), "parts": parts}
         temporary = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
         try:
             temporary.write_bytes(orjson.dumps(state))
@@ -398,10 +400,10 @@ class SummaryIndex:
             row = _first(con, "SELECT value FROM meta WHERE key = 'schema_version'")
         except duckdb.CatalogException:  # a new index
             row = None
-        if row == (str(SCHEMA_VERSION),):
+        if row == (str(SCHEMA_VERSION),) and all(path.exists() for path in self._part_paths(con)):
             return
-        # An index from another version (or a half-built first one) is only a cache: rebuild
-        # it from the store, with the tables in this version's shape.
+        # An index from another version, a half-built first one or one whose parts were
+        # deleted is only a cache: rebuild it from the store, in this version's shape.
         for table in _DROPPED_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
         self._remove_parts(keep=())
@@ -569,12 +571,13 @@ class SummaryIndex:
         temporary.replace(final)
         con.execute("INSERT INTO span_parts VALUES (?, ?)", [part, rows])
 
+    def _part_paths(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> list[Path]:
+        rows = con.execute(f"SELECT part FROM {schema}span_parts ORDER BY part").fetchall()
+        return [self.part_path(row[0]) for row in rows]
+
     def _part_list(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> str:
         """The registered parts' paths as a SQL list body (empty when there are none)."""
-        parts = sorted(
-            row[0] for row in con.execute(f"SELECT part FROM {schema}span_parts").fetchall()
-        )
-        return ", ".join(f"'{_quote(str(self.part_path(part)))}'" for part in parts)
+        return ", ".join(f"'{_quote(str(path))}'" for path in self._part_paths(con, schema))
 
     def _merge_parts_if_many(self, con: duckdb.DuckDBPyConnection) -> None:
         """Merge every live row into one part once there are more than ``max_parts``.
