@@ -1,21 +1,31 @@
 """``redaction``: run the redaction engine over every place a secret can hide in a batch.
 
 Covered: the span name, span attributes, event names and attributes, link attributes, the
-status message, and resource attributes. Message-carrying attributes are redacted member by
-member as JSON (the engine's ``json_keys``). A span that had anything redacted gets the summary
-attributes ``agenttrace.redaction.count``/``.types``/``.keys`` (counts and keys, never values);
-resource findings are summarised on the resource itself.
+status message, the ``trace_state`` of spans and links, resource attributes, and the
+instrumentation scope's name, version and attributes. Message-carrying attributes are redacted
+member by member as JSON (the engine's ``json_keys``). A span that had anything redacted gets
+the summary attributes ``agenttrace.redaction.count``/``.types``/``.keys`` (counts and keys,
+never values); resource findings are summarised on the resource itself and scope findings on
+the scope itself (shared by many spans, they would otherwise be counted once per span).
+
+Bytes values (``bytes_value``, at any depth) are scanned as text: UTF-8 when they decode as
+UTF-8, latin-1 (one character per byte) otherwise; a changed value stays bytes, encoded back
+the same way, so only the redacted ranges differ. A ``trace_state`` is redacted member by
+member: each value as an attribute value under its member key, so the list stays valid.
 
 The processor's section is the same block ``agenttrace redact --config`` reads under
 ``redaction:`` (``mode``, ``detectors``, ``allow``, ``block``, ``ignore``, ``json_keys``, ...),
 or ``config_file: path`` naming a file that command reads.
 
-Speed: most values hold nothing sensitive. Each span's serialized bytes first pass a Hyperscan
-screen built from the detectors' prefilters and the secret key names; only spans that match are
-taken apart. Their strings are then screened together (:class:`BatchPrefilter`: one Hyperscan
-scan over all of them with the engine's column prefilter patterns), and only candidates, and
-values whose key alone can make them secret, go through the engine's precise path; the
-summary attributes are appended without a search unless the span already carries some.
+Speed: most values hold nothing sensitive. Each span's serialized bytes (and each resource's
+and scope's) first pass a Hyperscan screen built from the detectors' prefilters and the secret
+key names; only those that match are taken apart. Bytes values and trace states sit verbatim
+in those bytes, and the detectors' ASCII classes see a byte exactly as its latin-1 character,
+so the screen covers them too. The strings of what matched are then screened together
+(:class:`BatchPrefilter`: one Hyperscan scan over all of them with the engine's column
+prefilter patterns), and only candidates, and values whose key alone can make them secret (or
+that nest maps), go through the engine's precise path; the summary attributes are appended
+without a search unless the owner already carries some.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agenttrace.collector.errors import ConfigError
-from agenttrace.collector.processors._otlp import set_value, to_python
+from agenttrace.collector.processors._otlp import AttrValue, set_value, to_python
 from agenttrace.collector.processors._screen import ByteScreen, RowScreen, hyperscan_available
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 from agenttrace.redaction import (
@@ -154,10 +164,11 @@ def _has_extra_key_word(text: str) -> bool:
 
 
 # Where one screened string lives, so a candidate can be redacted and written back: kind
-# ("attr", "name" or "status"), the holder (attributes, span, event or status), the KeyValue
-# for "attr", where it is named in the summary (for "attr" the prefix of the key), the index
-# of the owner whose summary records the findings, and whether the precise path runs whatever
-# the screen says. A plain tuple: a matched span yields a dozen of them.
+# ("attr", "text" or "trace_state"), the holder (attributes, span, event, link, status or
+# scope), the KeyValue for "attr" or else the holder's field, where it is named in the summary
+# (for "attr" the prefix of the key), the index of the owner whose summary records the
+# findings, and whether the precise path runs whatever the screen says. A plain tuple: a
+# matched span yields a dozen of them.
 _Slot = tuple[str, Any, Any, str, int, bool]
 
 
@@ -185,9 +196,10 @@ class _Batch:
         self.slots.append(slot)
         self.texts.append(text)
 
-    def add_text(self, kind: str, holder: Any, where: str, owner: int, text: str) -> None:
-        self.slots.append((kind, holder, None, where, owner, False))
-        self.texts.append(text)
+    def add_field(self, kind: str, holder: Any, field: str, where: str, owner: int) -> None:
+        """A string field of a message: ``kind`` "text" (free text) or "trace_state"."""
+        self.slots.append((kind, holder, field, where, owner, False))
+        self.texts.append(getattr(holder, field))
 
 
 class RedactionProcessor:
@@ -215,17 +227,16 @@ class RedactionProcessor:
                 owner = batch.add_owner(resource.attributes, is_span=False)
                 self._gather_attributes(resource.attributes, "resource.", owner, batch, own=True)
             for scope_spans in resource_spans.scope_spans:
+                scope = scope_spans.scope
+                if screen.matches(scope.SerializeToString()):
+                    self._gather_scope(scope, batch)
                 for span in scope_spans.spans:
                     if screen.matches(span.SerializeToString()):
                         self._gather_span(span, batch)
         candidates = self._prefilter.candidates(batch.texts)
-        done: set[int] = set()
         for index, slot in enumerate(batch.slots):
             if index not in candidates and not slot[5]:
                 continue
-            if id(slot) in done:  # an array's strings share one slot
-                continue
-            done.add(id(slot))
             self._counters["candidates"] += 1
             self._redact_slot(slot, batch.summaries[slot[4]])
         for attributes, summary, is_span, summarized in zip(
@@ -236,17 +247,29 @@ class RedactionProcessor:
                 _write_summary(attributes, summary, replace=summarized)
         return request
 
+    def _gather_scope(self, scope: Any, batch: _Batch) -> None:
+        owner = batch.add_owner(scope.attributes, is_span=False)
+        batch.add_field("text", scope, "name", "scope.name", owner)
+        if scope.version:
+            batch.add_field("text", scope, "version", "scope.version", owner)
+        self._gather_attributes(scope.attributes, "scope.", owner, batch, own=True)
+
     def _gather_span(self, span: Any, batch: _Batch) -> None:
         owner = batch.add_owner(span.attributes, is_span=True)
-        batch.add_text("name", span, "name", owner, span.name)
+        batch.add_field("text", span, "name", "name", owner)
+        if span.trace_state:
+            batch.add_field("trace_state", span, "trace_state", "trace_state", owner)
         status = span.status
         if status.message:
-            batch.add_text("status", status, "status.message", owner, status.message)
+            batch.add_field("text", status, "message", "status.message", owner)
         self._gather_attributes(span.attributes, "", owner, batch, own=True)
         for index, event in enumerate(span.events):
-            batch.add_text("name", event, f"events[{index}].name", owner, event.name)
+            batch.add_field("text", event, "name", f"events[{index}].name", owner)
             self._gather_attributes(event.attributes, f"events[{index}].", owner, batch)
         for index, link in enumerate(span.links):
+            if link.trace_state:
+                where = f"links[{index}].trace_state"
+                batch.add_field("trace_state", link, "trace_state", where, owner)
             self._gather_attributes(link.attributes, f"links[{index}].", owner, batch)
 
     def _gather_attributes(
@@ -266,13 +289,17 @@ class RedactionProcessor:
                     forced = self._key_forces_precise(key)
                 batch.add(("attr", attributes, kv, prefix, owner, forced), value.string_value)
             elif which == "array_value":
-                forced = self._key_forces_precise(key)
-                slot = ("attr", attributes, kv, prefix, owner, forced)
-                for item in value.array_value.values:
-                    if item.HasField("string_value"):
-                        batch.add(slot, "" if forced else item.string_value)
+                texts, nested = _array_texts(value.array_value.values)
+                forced = nested or self._key_forces_precise(key)
+                # One text for the whole array: the screen joins texts by newlines anyway.
+                text = "" if forced else "\n".join(texts)
+                batch.add(("attr", attributes, kv, prefix, owner, forced), text)
             elif which == "kvlist_value":  # nested maps are rare: always take the precise path
                 batch.add(("attr", attributes, kv, prefix, owner, True), "")
+            elif which == "bytes_value":
+                forced = self._key_forces_precise(key)
+                text = "" if forced else _bytes_text(value.bytes_value)[0]
+                batch.add(("attr", attributes, kv, prefix, owner, forced), text)
 
     def _key_forces_precise(self, key: str) -> bool:
         """Whether the key alone can make a value secret (secret-like name or a block rule)."""
@@ -287,16 +314,16 @@ class RedactionProcessor:
     # ------------------------------------------------------------------ precise path
 
     def _redact_slot(self, slot: _Slot, summary: RedactionSummary) -> None:
-        redactor = self._redactor
-        kind, holder, kv, where, _, _ = slot
+        kind, holder, kv_or_field, where, _, _ = slot
         local = RedactionSummary()
-        if kind == "name":  # a span's or an event's name
-            holder.name = redactor.redact_text(holder.name, local)
-        elif kind == "status":
-            holder.message = redactor.redact_text(holder.message, local)
+        if kind == "text":  # a name, a version or the status message
+            text = getattr(holder, kv_or_field)
+            setattr(holder, kv_or_field, self._redactor.redact_text(text, local))
+        elif kind == "trace_state":
+            holder.trace_state = self._redact_trace_state(holder.trace_state, local)
         else:
-            where += kv.key
-            self._redact_attribute(holder, kv, local)
+            where += kv_or_field.key
+            self._redact_attribute(holder, kv_or_field, local)
         if local:
             self._counters["findings"] += local.count
             local.keys = {where: None}
@@ -304,10 +331,7 @@ class RedactionProcessor:
 
     def _redact_attribute(self, attributes: Any, kv: Any, local: RedactionSummary) -> None:
         original = to_python(kv.value)
-        if isinstance(original, dict):
-            redacted = self._redactor.redact_json(original, local)
-        else:
-            redacted = self._redactor.redact_value(kv.key, original, local)
+        redacted = self._redacted_value(kv.key, original, local)
         if redacted is DROP:
             _remove(attributes, kv)
             self._counters["values_dropped"] += 1
@@ -315,11 +339,121 @@ class RedactionProcessor:
             kv.value.Clear()
             set_value(kv.value, redacted)
 
+    def _redacted_value(self, key: str, original: AttrValue, local: RedactionSummary) -> Any:
+        if isinstance(original, str):  # most values: no bytes to decode, nothing nested
+            return self._redactor.redact_value(key, original, local)
+        scannable = _scannable(original)
+        if _is_nested(scannable):
+            # Walked as JSON under the attribute's key, as a JSON string attribute is: key and
+            # path rules (``block: [my.map]``, ``{path: my.map.ssn}``) reach inside.
+            redacted = _member_value(self._redactor.redact_json({key: scannable}, local))
+        else:
+            redacted = self._redactor.redact_value(key, scannable, local)
+        return redacted if redacted is DROP else _restore_bytes(original, redacted)
+
+    def _redact_trace_state(self, trace_state: str, local: RedactionSummary) -> str:
+        """A W3C ``tracestate`` (``key=value`` members joined by commas), still a valid list:
+        each value is redacted as an attribute value under its member key (markers hold no
+        comma or equals sign), a member whose value is dropped is removed. Then the whole list
+        is scanned as text, which also covers anything that is not a ``key=value`` member."""
+        members = []
+        for member in trace_state.split(","):
+            key, equals, value = member.partition("=")
+            if not equals:
+                members.append(member)
+                continue
+            text = value.rstrip(" \t")  # the list's optional whitespace is no part of it
+            redacted = self._redactor.redact_value(key.strip(), text, local)
+            if redacted is DROP:
+                continue
+            if redacted != text:
+                member = f"{key}={redacted}{value[len(text) :]}"
+            members.append(member)
+        # Also, a value holding commas (which W3C forbids) could split a secret between members.
+        return self._redactor.redact_text(",".join(members), local)
+
     def metrics(self) -> Mapping[str, float]:
         return dict(self._counters)
 
     def shutdown(self) -> None:
         return None
+
+
+_NESTED = ("kvlist_value", "array_value")
+
+
+def _array_texts(items: Any) -> tuple[list[str], bool]:
+    """The texts of an array's string and bytes items, and whether it nests maps or arrays."""
+    texts: list[str] = []
+    nested = False
+    for item in items:
+        which = item.WhichOneof("value")
+        if which == "string_value":
+            texts.append(item.string_value)
+        elif which == "bytes_value":
+            texts.append(_bytes_text(item.bytes_value)[0])
+        elif which in _NESTED:
+            nested = True
+    return texts, nested
+
+
+def _is_nested(value: AttrValue) -> bool:
+    """A map, or an array holding a map or an array (``redact_value`` sees only flat ones)."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value)
+
+
+def _member_value(wrapped: Any) -> Any:
+    """The value of ``redact_json({key: value})``: DROP when the member was dropped (its key
+    may have been redacted, so it is read by position); the error marker as it is."""
+    if isinstance(wrapped, dict):
+        return next(iter(wrapped.values()), DROP)
+    return wrapped
+
+
+def _bytes_text(data: bytes) -> tuple[str, str]:
+    """Bytes as text to scan, and the encoding that gives them back: UTF-8 when they are
+    UTF-8, else latin-1, which maps every byte to one character (so ASCII secrets inside
+    binary data are still found, at the same offsets)."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _scannable(value: AttrValue) -> AttrValue:
+    """``value`` with every bytes leaf as its text (see :func:`_bytes_text`)."""
+    if isinstance(value, bytes):
+        return _bytes_text(value)[0]
+    if isinstance(value, list):
+        return [_scannable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scannable(item) for key, item in value.items()}
+    return value
+
+
+def _restore_bytes(original: AttrValue, redacted: AttrValue) -> AttrValue:
+    """The engine's result with bytes again wherever ``original`` had bytes: untouched ones
+    as they were, changed ones encoded back like they were decoded.
+
+    A kvlist member whose key itself was redacted keeps the engine's string.
+    """
+    if isinstance(original, bytes):
+        if not isinstance(redacted, str):
+            return redacted
+        text, encoding = _bytes_text(original)
+        # Markers are ASCII; a character that latin-1 cannot hold can only come from a JSON
+        # escape the engine decoded, and backslashreplace writes that escape back.
+        return original if redacted == text else redacted.encode(encoding, "backslashreplace")
+    if isinstance(original, list) and isinstance(redacted, list) and len(original) == len(redacted):
+        return [_restore_bytes(o, r) for o, r in zip(original, redacted, strict=True)]
+    if isinstance(original, dict) and isinstance(redacted, dict):
+        return {
+            key: _restore_bytes(original[key], item) if key in original else item
+            for key, item in redacted.items()
+        }
+    return redacted
 
 
 def _remove(attributes: Any, kv: Any) -> None:
