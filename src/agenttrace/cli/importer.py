@@ -12,7 +12,7 @@ from agenttrace.cli._app import app as app
 
 if TYPE_CHECKING:
     from agenttrace.importers.runner import ImportSummary
-    from agenttrace.redaction import Redactor
+    from agenttrace.redaction import RedactionConfig
 
 # Directories smaller than this import in well under a second: no progress bar.
 PROGRESS_MIN_BYTES = 8 << 20
@@ -64,7 +64,7 @@ def import_command(
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         _fail(console, f"no such file or directory: {', '.join(missing)}")
-    redactor = _redactor(console, redact, redact_config)
+    redaction = _redaction(console, redact, redact_config)
     try:
         sinks = _sinks(source, store, out, endpoint)
     except Exception as exc:  # an unreachable store or unwritable file: say which
@@ -76,7 +76,7 @@ def import_command(
                 source,
                 paths,
                 sinks,
-                redactor=redactor,
+                redaction=redaction,
                 jobs=jobs,
                 on_units=on_units,
                 on_progress=on_progress,
@@ -93,16 +93,16 @@ def _fail(console: Any, message: str) -> None:
     raise typer.Exit(1)
 
 
-def _redactor(console: Any, redact: bool, config_path: Path | None) -> Redactor | None:
+def _redaction(console: Any, redact: bool, config_path: Path | None) -> RedactionConfig | None:
     if not redact and config_path is None:
         return None
-    from agenttrace.redaction import RedactionConfigError, Redactor
+    from agenttrace.redaction import RedactionConfig, RedactionConfigError
     from agenttrace.redaction.config_file import load_config
 
     if config_path is None:
-        return Redactor()
+        return RedactionConfig()
     try:
-        return Redactor(load_config(config_path))  # YAML, JSON, or a collector config
+        return load_config(config_path)  # YAML, JSON, or a collector config
     except RedactionConfigError as exc:
         _fail(console, f"invalid redaction config: {exc}")
     return None

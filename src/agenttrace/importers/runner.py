@@ -19,8 +19,7 @@ from agenttrace.importers import get_importer
 from agenttrace.importers._base import ImportUnit
 from agenttrace.importers._io import Problem, ProblemLog
 from agenttrace.importers.sinks import Sink
-from agenttrace.redaction import Redactor
-from agenttrace.redaction.otlp import redact_request
+from agenttrace.redaction import RedactionConfig
 
 _COUNTED = {
     semconv.GEN_AI_USAGE_INPUT_TOKENS: "input_tokens",
@@ -91,7 +90,7 @@ def run_import(
     paths: Sequence[Path],
     sinks: Sequence[Sink],
     *,
-    redactor: Redactor | None = None,
+    redaction: RedactionConfig | None = None,
     jobs: int | None = 1,
     on_units: Callable[[list[ImportUnit]], None] | None = None,
     on_progress: ProgressCallback | None = None,
@@ -104,6 +103,16 @@ def run_import(
     ``on_progress`` gets the byte size of each unit once it has been written.
     """
     importer = get_importer(source)
+    redactor = None
+    if redaction is not None:
+        # The collector's own processor: an imported session is redacted exactly as the same
+        # spans sent to the collector would be.
+        from agenttrace.collector.processors.redaction import (
+            RedactionProcessor,
+            RedactionProcessorConfig,
+        )
+
+        redactor = RedactionProcessor(RedactionProcessorConfig(redaction))
     problems = ProblemLog()
     summary = ImportSummary(source=source)
     try:
@@ -122,7 +131,7 @@ def run_import(
         for unit, requests in converted:
             if redactor is not None:
                 for request in requests:
-                    redact_request(request, redactor)
+                    redactor.process(request)
             if requests:
                 summary.sessions += 1
                 for request in requests:

@@ -300,6 +300,10 @@ class RedactionProcessor:
                 forced = self._key_forces_precise(key)
                 text = "" if forced else _bytes_text(value.bytes_value)[0]
                 batch.add(("attr", attributes, kv, prefix, owner, forced), text)
+            elif which is not None and self._key_forces_precise(key):
+                # A number or a boolean holds no text to find; only a rule on its key (block)
+                # changes it, into the marker string.
+                batch.add(("attr", attributes, kv, prefix, owner, True), "")
 
     def _key_forces_precise(self, key: str) -> bool:
         """Whether the key alone can make a value secret (secret-like name or a block rule)."""

@@ -1,4 +1,5 @@
-"""Whole OTLP requests: every place a value can hide is redacted, third-party spans too."""
+"""Whole OTLP requests through the collector's redaction processor (the importers run the same
+one): every place a value can hide is redacted, third-party spans too."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from agenttrace.redaction import RedactionConfig, Redactor
-from agenttrace.redaction.otlp import redact_request
+from agenttrace.collector.processors.redaction import (
+    RedactionProcessor,
+    RedactionProcessorConfig,
+)
+from agenttrace.redaction import RedactionConfig
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 EMAIL = "jane.doe@corp-mail.com"
@@ -55,7 +59,8 @@ def _request() -> ExportTraceServiceRequest:
 
 def test_every_location_is_redacted_and_summarised() -> None:
     request = _request()
-    stats = redact_request(request, Redactor())
+    processor = RedactionProcessor(RedactionProcessorConfig(RedactionConfig()))
+    processor.process(request)
     text = str(request)
     assert EMAIL not in text
     assert AWS_KEY not in text
@@ -71,8 +76,10 @@ def test_every_location_is_redacted_and_summarised() -> None:
     types = [v.string_value for v in attributes["agenttrace.redaction.types"].array_value.values]
     # The authorization header's key marks its whole value as a secret (rule 3).
     assert types == ["aws_access_key_id=1", "email=5", "secret_assignment=1"]
-    assert stats.spans_redacted == 1
-    assert stats.values_redacted == 8  # the resource attribute too
+    resource = {kv.key: kv.value for kv in request.resource_spans[0].resource.attributes}
+    assert resource["agenttrace.redaction.count"].int_value == 1  # summarised where it was
+    metrics = processor.metrics()
+    assert (metrics["spans_redacted"], metrics["findings"]) == (1, 8)
 
 
 def test_block_and_drop_apply_to_any_value_type() -> None:
@@ -80,10 +87,11 @@ def test_block_and_drop_apply_to_any_value_type() -> None:
         {"block": ["user.pin"], "detectors": {"email": {"mode": "drop"}}}
     )
     request = _request()
-    redact_request(request, Redactor(config))
+    RedactionProcessor(RedactionProcessorConfig(config)).process(request)
     span = request.resource_spans[0].scope_spans[0].spans[0]
     attributes = {kv.key: kv.value for kv in span.attributes}
     assert attributes["user.pin"].string_value == "[REDACTED:blocked_key]"
     assert len(span.links[0].attributes) == 0
-    assert len(request.resource_spans[0].resource.attributes) == 0
+    resource = request.resource_spans[0].resource.attributes
+    assert [kv.key for kv in resource if not kv.key.startswith("agenttrace.redaction.")] == []
     assert len(attributes["nested"].kvlist_value.values) == 0
