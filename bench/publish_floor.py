@@ -1,0 +1,81 @@
+"""How far the publisher's OTLP → Arrow conversion is from the cost of just reading the spans.
+
+Reads the collector benchmark's requests (512 agent spans each) through the protobuf runtime the
+way any Python converter must, step by step (iterate the spans, then every attribute, then its
+key, value and string), and times ``requests_to_table`` on the same requests in the same run.
+The last access step is a floor for a converter written in Python on this runtime: it touches
+each value once and builds nothing.
+
+    .venv/bin/python bench/publish_floor.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+from collector_throughput import build_requests
+
+from agenttrace.store.convert import requests_to_table
+
+
+def best_seconds(action: Callable[[], Any], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    requests = build_requests(args.requests)
+    spans = [
+        span
+        for request in requests
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
+    attributes = sum(len(span.attributes) for span in spans)
+
+    def attributes_only() -> None:
+        for span in spans:
+            for _kv in span.attributes:
+                pass
+
+    def keys() -> None:
+        for span in spans:
+            for kv in span.attributes:
+                _ = kv.key
+
+    def key_value_string() -> None:
+        for span in spans:
+            for kv in span.attributes:
+                _ = kv.key, kv.value.string_value
+
+    steps: dict[str, Callable[[], Any]] = {
+        "iterate attributes": attributes_only,
+        "+ read each key": keys,
+        "+ read each value's string (the floor)": key_value_string,
+        "requests_to_table": lambda: requests_to_table(requests),
+    }
+    print(f"{len(spans):,} spans, {attributes / len(spans):.1f} attributes per span\n")
+    print("| step | us per span | ratio to the floor |")
+    print("|---|---:|---:|")
+    timings = {
+        name: best_seconds(step, args.repeat) / len(spans) * 1e6 for name, step in steps.items()
+    }
+    floor = timings["+ read each value's string (the floor)"]
+    for name, micros in timings.items():
+        print(f"| {name} | {micros:.2f} | {micros / floor:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
