@@ -70,11 +70,29 @@ MAPPINGS: Final[dict[str, Any]] = {
                 "output.value": "gen_ai.output.messages",
             },
         },
+        "json_fields_by_kind": {
+            "*": {
+                "llm.invocation_parameters": {
+                    "temperature": "gen_ai.request.temperature",
+                    "max_tokens": "gen_ai.request.max_tokens",
+                    "max_completion_tokens": "gen_ai.request.max_tokens",
+                    "max_output_tokens": "gen_ai.request.max_tokens",
+                    "top_p": "gen_ai.request.top_p",
+                    "top_k": "gen_ai.request.top_k",
+                    "frequency_penalty": "gen_ai.request.frequency_penalty",
+                    "presence_penalty": "gen_ai.request.presence_penalty",
+                    "stop": "gen_ai.request.stop_sequences",
+                    "stop_sequences": "gen_ai.request.stop_sequences",
+                    "seed": "gen_ai.request.seed",
+                }
+            }
+        },
         "also_set": {"session.id": ["gen_ai.conversation.id"]},
         "companions": {"input.value": ["input.mime_type"], "output.value": ["output.mime_type"]},
         "message_prefixes": {
             "llm.input_messages": "gen_ai.input.messages",
             "llm.output_messages": "gen_ai.output.messages",
+            "llm.prompts": "gen_ai.input.messages",
         },
         "tools_prefix": {"llm.tools": "gen_ai.tool.definitions"},
     },

@@ -8,7 +8,7 @@ structures the normalize processor looks things up in, once per processor.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # The MAPPINGS entry that is not a dialect but rules for spans of every dialect.
@@ -68,6 +68,18 @@ class Dialect:
     json_encoded: bool
     name_from_attribute: str | None
     events_attribute: str | None
+    # what mapped_sources answers, per operation with a content mapping and for any other
+    _plans: dict[str | None, list[tuple[str, str]]] = field(init=False, repr=False)
+    _other_plan: list[tuple[str, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        renames = list(self.renames.items())
+        every = list(self.by_kind.get("*", {}).items())
+        self._plans = {None: renames}
+        self._plans.update(
+            (op, renames + list(m.items()) + every) for op, m in self.by_kind.items()
+        )
+        self._other_plan = renames + every
 
     @classmethod
     def compile(cls, name: str, spec: Mapping[str, Any]) -> Dialect:
@@ -100,6 +112,11 @@ class Dialect:
             name_from_attribute=spec.get("name_from_attribute"),
             events_attribute=spec.get("events_attribute"),
         )
+
+    def mapped_sources(self, op: str | None) -> list[tuple[str, str]]:
+        """``(source, target)`` in the order they apply to a span of operation ``op``: the
+        renames, then (with an operation) its content mapping, then every operation's."""
+        return self._plans.get(op, self._other_plan)
 
     def source_keys(self) -> set[str]:
         keys = set(self.detect) | set(self.renames) | set(self.also_set)

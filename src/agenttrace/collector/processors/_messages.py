@@ -14,23 +14,30 @@ the OpenAI chat format (Logfire, MLflow, OpenInference ``input.value``). Both fu
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
+import orjson
+
 # Path segments that only namespace a value in flattened keys; dropping them makes the
 # OpenInference and OpenLLMetry layouts identical.
-_NAMESPACE_SEGMENTS = frozenset({"message", "tool_call", "function", "message_content"})
+_NAMESPACE_SEGMENTS = frozenset({"message", "tool_call", "function", "message_content", "prompt"})
+# A message's own ``text`` (OpenInference completion prompts: ``llm.prompts.0.prompt.text``) is
+# its content.
+_MESSAGE_TEXT = ("text",)
+_ORJSON_SCALARS = frozenset({str, int, bool})
 
 
 def fold_flattened(entries: dict[str, Any]) -> list[dict[str, Any]]:
     """Messages from flattened entries keyed by the part after the prefix (``"0.message.role"``)."""
     by_index: dict[int, dict[str, Any]] = {}
     for suffix, value in entries.items():
-        index_text, _, rest = suffix.partition(".")
-        if not rest:
+        parsed = _entry_path(suffix)
+        if parsed is None:
             continue
-        tree = by_index.setdefault(int(index_text), {})
-        path = [seg for seg in rest.split(".") if seg not in _NAMESPACE_SEGMENTS]
+        index, path = parsed
+        tree = by_index.setdefault(index, {})
         for segment in path[:-1]:
             child = tree.get(segment)
             if not isinstance(child, dict):
@@ -41,59 +48,52 @@ def fold_flattened(entries: dict[str, Any]) -> list[dict[str, Any]]:
     return [_flat_message(by_index[i]) for i in sorted(by_index)]
 
 
-def is_flattened_index(suffix: str) -> bool:
-    """Whether ``suffix`` (the key after ``prefix.``) starts with a message index."""
+@functools.lru_cache(maxsize=4096)
+def _entry_path(suffix: str) -> tuple[int, tuple[str, ...]] | None:
+    """``"0.message.tool_calls.1.tool_call.id"`` -> ``(0, ("tool_calls", "1", "id"))``; ``None``
+    without a path after the index. Cached: the same few suffixes recur in every span."""
     index_text, _, rest = suffix.partition(".")
-    return bool(rest) and index_text.isdigit()
+    if not rest:
+        return None
+    path = tuple(seg for seg in rest.split(".") if seg not in _NAMESPACE_SEGMENTS)
+    return int(index_text), ("content",) if path == _MESSAGE_TEXT else path
 
 
 def _indexed(value: Any) -> list[Any]:
     """A flattened ``{"0": a, "1": b}`` subtree as a list ordered by index."""
     if not isinstance(value, dict):
         return []
-    return [value[k] for k in sorted(value, key=lambda k: int(k) if k.isdigit() else 1 << 30)]
+    # isdecimal, not isdigit: "²" is a digit that ``int`` rejects.
+    return [value[k] for k in sorted(value, key=lambda k: int(k) if k.isdecimal() else 1 << 30)]
 
 
 def _flat_message(tree: dict[str, Any]) -> dict[str, Any]:
-    contents = [
-        _chat_content_item(
-            {
-                "type": item.get("type"),
-                "text": item.get("text"),
-                "image_url": _nested(item, "image", "image", "url"),
-            }
-        )
-        for item in _indexed(tree.get("contents"))
-        if isinstance(item, dict)
-    ]
-    tool_calls = [
-        {
-            "id": call.get("id"),
-            "function": {"name": call.get("name"), "arguments": call.get("arguments")},
-        }
-        for call in _indexed(tree.get("tool_calls"))
-        if isinstance(call, dict)
-    ]
+    """One message's folded entries as a GenAI message: the parts :func:`to_genai_message` would
+    build from the equivalent chat message, then the ``contents`` items."""
+    role = str(tree.get("role") or "user")
+    parts = _content_parts(role, tree.get("content"), tree.get("tool_call_id"))
+    for call in _indexed(tree.get("tool_calls")):
+        if isinstance(call, dict):
+            parts.append(_tool_call_part(call.get("id"), call.get("name"), call.get("arguments")))
     if tree.get("function_call_name"):
-        tool_calls.append(
-            {
-                "function": {
-                    "name": tree["function_call_name"],
-                    "arguments": tree.get("function_call_arguments_json"),
-                }
-            }
+        parts.append(
+            _tool_call_part(
+                None, tree["function_call_name"], tree.get("function_call_arguments_json")
+            )
         )
-    chat: dict[str, Any] = {
-        "role": tree.get("role") or "user",
-        "content": tree.get("content"),
-        "tool_calls": tool_calls,
-        "tool_call_id": tree.get("tool_call_id"),
-        "name": tree.get("name"),
-        "finish_reason": tree.get("finish_reason"),
-    }
-    converted = to_genai_message(chat)
-    converted["parts"].extend(part for part in contents if part is not None)
-    return converted
+    message = _message(role, parts, tree.get("name"), tree.get("finish_reason"))
+    for item in _indexed(tree.get("contents")):
+        if isinstance(item, dict):
+            part = _chat_content_item(
+                {
+                    "type": item.get("type"),
+                    "text": item.get("text"),
+                    "image_url": _nested(item, "image", "image", "url"),
+                }
+            )
+            if part is not None:
+                parts.append(part)
+    return message
 
 
 def _nested(tree: dict[str, Any], *path: str) -> Any:
@@ -108,36 +108,48 @@ def _nested(tree: dict[str, Any], *path: str) -> Any:
 def to_genai_message(chat: dict[str, Any]) -> dict[str, Any]:
     """One OpenAI-chat-style message (Anthropic content blocks accepted) as a GenAI message."""
     role = str(chat.get("role") or "user")
-    parts: list[dict[str, Any]] = []
-    content = chat.get("content")
-    tool_call_id = chat.get("tool_call_id")
-    if role in ("tool", "function") and tool_call_id:
-        parts.append({"type": "tool_call_response", "id": tool_call_id, "response": content})
-    elif isinstance(content, str):
-        parts.extend(_content_string_parts(content))
-    elif isinstance(content, list):
-        parts.extend(p for p in (_chat_content_item(item) for item in content) if p is not None)
-    elif content is not None:
-        parts.append({"type": "text", "content": json.dumps(content, default=str)})
+    parts = _content_parts(role, chat.get("content"), chat.get("tool_call_id"))
     for call in chat.get("tool_calls") or ():
         if isinstance(call, dict):
             nested = call.get("function")
             function: dict[str, Any] = nested if isinstance(nested, dict) else call
             parts.append(
-                _drop_none(
-                    {
-                        "type": "tool_call",
-                        "id": call.get("id"),
-                        "name": function.get("name"),
-                        "arguments": parse_json_maybe(function.get("arguments")),
-                    }
-                )
+                _tool_call_part(call.get("id"), function.get("name"), function.get("arguments"))
             )
+    return _message(role, parts, chat.get("name"), chat.get("finish_reason"))
+
+
+def _content_parts(role: str, content: Any, tool_call_id: Any) -> list[dict[str, Any]]:
+    if role in ("tool", "function") and tool_call_id:
+        return [{"type": "tool_call_response", "id": tool_call_id, "response": content}]
+    if isinstance(content, str):
+        return _content_string_parts(content)
+    if isinstance(content, list):
+        return [p for p in (_chat_content_item(item) for item in content) if p is not None]
+    if content is not None:
+        return [{"type": "text", "content": json.dumps(content, default=str)}]
+    return []
+
+
+def _tool_call_part(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "type": "tool_call",
+            "id": call_id,
+            "name": name,
+            "arguments": parse_json_maybe(arguments),
+        }
+    )
+
+
+def _message(
+    role: str, parts: list[dict[str, Any]], name: Any, finish_reason: Any
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": role, "parts": parts}
-    if chat.get("name") and role not in ("tool", "function"):
-        message["name"] = chat["name"]
-    if chat.get("finish_reason"):
-        message["finish_reason"] = chat["finish_reason"]
+    if name and role not in ("tool", "function"):
+        message["name"] = name
+    if finish_reason:
+        message["finish_reason"] = finish_reason
     return message
 
 
@@ -244,4 +256,26 @@ def chat_messages_in(decoded: Any) -> list[dict[str, Any]] | None:
 
 
 def dumps(messages: list[dict[str, Any]]) -> str:
+    """Compact JSON with non-ASCII kept. orjson writes exactly what ``json.dumps`` would for
+    strings, ints, bools, null, lists and str-keyed dicts, at a fraction of the cost; anything
+    else (floats, whose notation differs, or objects ``default`` stringifies) goes to json."""
+    try:
+        if _orjson_exact(messages):
+            return orjson.dumps(messages).decode()
+    except (orjson.JSONEncodeError, RecursionError):  # lone surrogates, huge ints, deep nesting
+        pass
     return json.dumps(messages, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _orjson_exact(value: Any) -> bool:
+    """Whether ``value`` holds only types orjson and json render alike (exact types only:
+    subclasses such as enums may render differently). Strings, the bulk, cost no call."""
+    kind = type(value)
+    if kind is dict:
+        for key, child in value.items():
+            if type(key) is not str or (type(child) is not str and not _orjson_exact(child)):
+                return False
+        return True
+    if kind is list:
+        return all(type(child) is str or _orjson_exact(child) for child in value)
+    return kind in _ORJSON_SCALARS or value is None

@@ -19,11 +19,13 @@ Every scope's ``schema_url`` is set to the agenttrace schema URL.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from agenttrace import semconv
 from agenttrace.collector.errors import ConfigError
@@ -41,8 +43,10 @@ from agenttrace.collector.processors.base import ExportTraceServiceRequest, regi
 from agenttrace.semconv.mappings import MAPPINGS
 
 _AGENTTRACE_OP = "agenttrace:"
-# The registry's types decide which mapped values are coerced to counts.
+# The registry's types decide which mapped values are coerced to counts, doubles and lists.
 _INT_TARGETS = frozenset(a for a, type_ in semconv.ATTRIBUTE_TYPES.items() if type_ == "int")
+_DOUBLE_TARGETS = frozenset(a for a, t in semconv.ATTRIBUTE_TYPES.items() if t == "double")
+_STRINGS_TARGETS = frozenset(a for a, t in semconv.ATTRIBUTE_TYPES.items() if t == "string[]")
 _MESSAGE_TARGETS = {
     semconv.GEN_AI_INPUT_MESSAGES: "user",
     semconv.GEN_AI_OUTPUT_MESSAGES: "assistant",
@@ -55,8 +59,6 @@ _TEXT_TARGETS = frozenset(
     }
 )
 
-_SOURCE = 1
-_TARGET = 2
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -85,6 +87,15 @@ class NormalizeConfig:
                 )
 
 
+class _KeyRole(NamedTuple):
+    """What an attribute key is to the dialects in use."""
+
+    source: bool  # some dialect maps it (or detects by it)
+    target: bool  # the convention attribute some mapping writes
+    json_encoded: bool  # its dialect JSON-encodes values
+    detects: tuple[str, ...]  # dialects its presence marks
+
+
 class _SpanWork:
     """Everything the slow path learns about one span and what it decides to write."""
 
@@ -92,45 +103,69 @@ class _SpanWork:
         "active",
         "consumed",
         "decoded",
+        "dialects",
+        "entries",
         "flat",
         "index",
-        "native",
+        "native_at",
+        "native_values",
         "out",
         "providers",
         "renames",
         "values",
     )
 
-    def __init__(self, providers: Mapping[str, str]) -> None:
-        self.providers = providers  # provider value aliases, for ``convert``
+    def __init__(self, providers: Mapping[str, str], entries: list[Any]) -> None:
+        self.providers = providers  # provider value aliases, for ``_as_provider``
+        # The span's KeyValue messages, kept from collection: upb builds a new Python wrapper
+        # on every access, so later reads and renames reuse these.
+        self.entries = entries
         self.index: dict[str, int] = {}
         self.values: dict[str, Any] = {}
-        self.native: dict[str, Any] = {}
+        # Convention attributes the span has, by index: most are never contested, and reading
+        # a value out of protobuf costs more than everything else the key needs.
+        self.native_at: dict[str, int] = {}
+        self.native_values: dict[str, Any] = {}
         self.flat: dict[tuple[str, str], dict[str, Any]] = {}  # (prefix, dialect) -> entries
         self.active: set[str] = set()
+        self.dialects: list[Dialect] = []  # the active ones, in precedence order
         self.out: dict[str, Any] = {}
         self.consumed: set[str] = set()
         # target -> source whose value is already the target's: renaming the key suffices
         self.renames: dict[str, str] = {}
         self.decoded: set[str] = set()  # sources whose value differs from the wire (JSON)
 
+    def native(self, key: str) -> Any:
+        """The span's own value of convention attribute ``key`` (``None`` if it has none)."""
+        if key in self.native_values:
+            return self.native_values[key]
+        index = self.native_at.get(key)
+        value = None if index is None else to_python(self.entries[index].value)
+        self.native_values[key] = value
+        return value
+
     def lookup(self, key: str) -> Any:
-        if key in self.native:
-            return self.native[key]
+        if key in self.native_at:
+            return self.native(key)
         if key in self.out:
             return self.out[key]
         return self.values.get(key)
 
     def assign(self, target: str, raw: Any, source: str | None) -> bool:
-        """Map ``raw`` onto ``target`` unless the span already has it; ``True`` if written."""
+        """Map ``raw`` onto ``target`` unless the span already has it; ``True`` if written.
+
+        The value is converted to the type and shape the convention gives ``target`` first
+        (``_CONVERTERS``); one it cannot convert is not written.
+        """
         if raw is None:
             return False
-        converted = convert(target, raw, self.providers)
+        converter = _CONVERTERS.get(target)
+        converted = _as_is(raw) if converter is None else converter(raw, self.providers)
         if converted is None:
             return False
-        existing = self.native if target in self.native else self.out
-        if target in existing:
-            if source is not None and existing[target] == converted:
+        if target in self.native_at or target in self.out:
+            existing = self.native(target) if target in self.native_at else self.out[target]
+            if source is not None and existing == converted:
                 self.consumed.add(source)  # a redundant duplicate of what the span has
             return False
         self.out[target] = converted
@@ -151,40 +186,45 @@ class NormalizeProcessor:
         self._config = config
         self._shared = SharedRules.compile(MAPPINGS)
         self._dialects = compile_dialects(MAPPINGS, self._shared, config.dialects)
-        self._by_name = {d.name: d for d in self._dialects}
         self._build_lookups()
         self._counters = {"spans_normalized": 0}
 
     def _build_lookups(self) -> None:
-        """Key -> role flags, detect keys -> dialects, flattened prefixes, and the byte screen."""
-        self._interest: dict[str, int] = {}
-        self._detects: dict[str, list[str]] = {}
-        self._json_keys: set[str] = set()
+        """Key -> its role, flattened prefixes, and the byte screen."""
+        sources: set[str] = set()
+        targets = {semconv.GEN_AI_OPERATION_NAME, semconv.AGENTTRACE_OPERATION_NAME}
+        targets |= set(self._shared.span_name_subjects.values())
+        json_keys: set[str] = set()
+        detects: dict[str, list[str]] = {}
         prefixes: list[tuple[str, str]] = []
         for dialect in self._dialects:
-            for key in dialect.source_keys():
-                self._interest[key] = self._interest.get(key, 0) | _SOURCE
-                if dialect.json_encoded:
-                    self._json_keys.add(key)
+            keys = dialect.source_keys()
+            sources |= keys
+            if dialect.json_encoded:
+                json_keys |= keys
             for key in dialect.detect:
-                self._detects.setdefault(key, []).append(dialect.name)
-            for target in dialect.targets():
-                self._interest[target] = self._interest.get(target, 0) | _TARGET
+                detects.setdefault(key, []).append(dialect.name)
+            targets |= dialect.targets()
             prefixes += [(p, dialect.name) for p in dialect.message_prefixes]
             prefixes += [(p, dialect.name) for p in dialect.tools_prefixes]
-        for key in (semconv.GEN_AI_OPERATION_NAME, semconv.AGENTTRACE_OPERATION_NAME):
-            self._interest[key] = self._interest.get(key, 0) | _TARGET
-        for key in set(self._shared.span_name_subjects.values()):
-            self._interest[key] = self._interest.get(key, 0) | _TARGET
-        self._prefix_specs = prefixes
+        self._prefix_dialects = dict(prefixes)
         self._prefixes = tuple(p for p, _ in prefixes)
+        # An indexed entry under a flattened prefix: the prefix, a message index, and more.
+        # ``\d`` is what ``int`` parses (Unicode category Nd), unlike ``str.isdigit``.
+        alternatives = "|".join(re.escape(p) for p in self._prefixes) or "(?!)"
+        self._flattened = re.compile(f"({alternatives})\\d+\\..", re.DOTALL)
         # A flattened message key named as a detect key (gen_ai.prompt.0.role) is still a
         # message entry: the prefix path must see it.
-        for key in [k for k in self._interest if self._flattened_prefix(k)]:
-            del self._interest[key]
+        self._interest = {
+            key: _KeyRole(
+                key in sources, key in targets, key in json_keys, tuple(detects.get(key, ()))
+            )
+            for key in sources | targets
+            if not self._flattened.match(key)
+        }
         # Only a detect key or a flattened prefix can make a dialect active.
         self._screen = ByteScreen(
-            [attribute_key(k) for k in self._detects] + [literal(p) for p in self._prefixes]
+            [attribute_key(k) for k in detects] + [literal(p) for p in self._prefixes]
         )
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
@@ -208,9 +248,10 @@ class NormalizeProcessor:
         work = self._collect(span)
         if not work.active:
             return
+        work.dialects = [d for d in self._dialects if d.name in work.active]
         op, native_op = self._operation(work)
-        for name in self._active_in_order(work):
-            self._apply_dialect(self._by_name[name], work, op)
+        for dialect in work.dialects:
+            self._apply_dialect(dialect, work, op)
         if op is not None:
             self._apply_operation(span, work, op, native_op)
         elif self._config.rename_spans:
@@ -219,51 +260,55 @@ class NormalizeProcessor:
         self._counters["spans_normalized"] += 1
 
     def _collect(self, span: Any) -> _SpanWork:
-        work = _SpanWork(self._shared.provider_values)
-        interest = self._interest
-        for index, kv in enumerate(span.attributes):
+        entries = list(span.attributes)
+        work = _SpanWork(self._shared.provider_values, entries)
+        interest, prefixes = self._interest, self._prefixes
+        values, index_of, native_at = work.values, work.index, work.native_at
+        # One loop for every attribute of every foreign span: kept flat on purpose.
+        for index, kv in enumerate(entries):
             key = kv.key
-            flags = interest.get(key, 0)
-            if flags:
-                value = to_python(kv.value)
-                if flags & _TARGET:
-                    work.native[key] = value
-                if flags & _SOURCE:
-                    if key in self._json_keys:
-                        value = _json_decode(value)
-                        work.decoded.add(key)
-                    work.values[key] = value
-                    work.index[key] = index
-                    work.active.update(self._detects.get(key, ()))
-            elif key.startswith(self._prefixes):
-                found = self._flattened_prefix(key)
-                if found is not None:
-                    prefix, dialect = found
-                    work.flat.setdefault(found, {})[key[len(prefix) :]] = to_python(kv.value)
-                    work.index[key] = index
-                    work.active.add(dialect)
+            role = interest.get(key)
+            if role is None:
+                if key.startswith(prefixes):
+                    self._collect_flattened(work, key, index, kv)
+                continue
+            source, target, json_encoded, detects = role
+            if not source:
+                native_at[key] = index
+                continue
+            value = to_python(kv.value)
+            if target:
+                native_at[key] = index
+                work.native_values[key] = value
+            if json_encoded:
+                value = _json_decode(value)
+                work.decoded.add(key)
+            values[key] = value
+            index_of[key] = index
+            if detects:
+                work.active.update(detects)
         return work
 
-    def _flattened_prefix(self, key: str) -> tuple[str, str] | None:
-        """``(prefix, dialect)`` when ``key`` is an indexed entry under a flattened prefix."""
-        for prefix, dialect in self._prefix_specs:
-            if key.startswith(prefix) and _messages.is_flattened_index(key[len(prefix) :]):
-                return prefix, dialect
-        return None
-
-    def _active_in_order(self, work: _SpanWork) -> list[str]:
-        return [d.name for d in self._dialects if d.name in work.active]
+    def _collect_flattened(self, work: _SpanWork, key: str, index: int, kv: Any) -> None:
+        found = self._flattened.match(key)
+        if found is not None:
+            prefix = found[1]
+            dialect = self._prefix_dialects[prefix]
+            entries = work.flat.setdefault((prefix, dialect), {})
+            entries[key[len(prefix) :]] = to_python(kv.value)
+            work.index[key] = index
+            work.active.add(dialect)
 
     def _operation(self, work: _SpanWork) -> tuple[str | None, bool]:
         """The span's operation (``agenttrace:x`` for agenttrace operations), and if native."""
-        native = work.native.get(semconv.GEN_AI_OPERATION_NAME)
+        native = work.native(semconv.GEN_AI_OPERATION_NAME)
         if isinstance(native, str) and native:
             return native, True
-        native = work.native.get(semconv.AGENTTRACE_OPERATION_NAME)
+        native = work.native(semconv.AGENTTRACE_OPERATION_NAME)
         if isinstance(native, str) and native:
             return _AGENTTRACE_OP + native, True
-        for name in self._active_in_order(work):
-            for attribute, table in self._by_name[name].kind_sources:
+        for dialect in work.dialects:
+            for attribute, table in dialect.kind_sources:
                 value = work.values.get(attribute)
                 if isinstance(value, str) and value in table:
                     work.consumed.add(attribute)
@@ -282,21 +327,19 @@ class NormalizeProcessor:
             else:
                 target = dialect.tools_prefixes[prefix]
                 written = work.assign(target, _tool_definitions(entries), None)
-            if written or target in work.native:
+            if written or target in work.native_at:
                 work.consumed.update(prefix + suffix for suffix in entries)
         if dialect.events_attribute and dialect.events_attribute in values:
             self._apply_events(work, dialect.events_attribute)
-        for source, target in dialect.renames.items():
+        for source, target in dialect.mapped_sources(op):
             if source in values:
                 work.assign(target, values[source], source)
         if op is not None:
-            for mapping in (dialect.by_kind.get(op), dialect.by_kind.get("*")):
-                for source, target in (mapping or {}).items():
-                    if source in values:
-                        work.assign(target, values[source], source)
             for fields in (dialect.json_fields.get(op), dialect.json_fields.get("*")):
                 for source, paths in (fields or {}).items():
-                    document = _json_decode(values.get(source))
+                    if source not in values:
+                        continue
+                    document = _json_decode(values[source])
                     for path, target in paths.items():
                         work.assign(target, _dig(document, path), None)
         for source, targets in dialect.also_set.items():
@@ -343,8 +386,8 @@ class NormalizeProcessor:
     def _name_from_attribute(self, span: Any, work: _SpanWork) -> None:
         if "{" not in span.name:
             return
-        for name in self._active_in_order(work):
-            attribute = self._by_name[name].name_from_attribute
+        for dialect in work.dialects:
+            attribute = dialect.name_from_attribute
             value = work.values.get(attribute) if attribute else None
             if isinstance(value, str) and value:
                 span.name = value
@@ -359,7 +402,7 @@ class NormalizeProcessor:
             for target, source in work.renames.items():
                 index = work.index.get(source)
                 if index is not None and source not in renamed and source in work.values:
-                    attributes[index].key = target
+                    work.entries[index].key = target
                     renamed.add(source)
                     del out[target]
             for index in sorted(
@@ -376,38 +419,44 @@ class NormalizeProcessor:
         return None
 
 
-def convert(target: str, raw: Any, providers: Mapping[str, str]) -> Any:
-    """``raw`` as the type and shape the convention gives ``target``; ``None`` if unusable.
-
-    ``providers`` maps the provider values other instrumentations use to the GenAI ones.
-    """
-    if target in _MESSAGE_TARGETS:
-        if isinstance(raw, list) and all(isinstance(m, dict) and "parts" in m for m in raw):
-            return _messages.dumps(raw) if raw else None
-        if raw == "":
-            return None
-        return _messages.dumps(_messages.text_messages(raw, _MESSAGE_TARGETS[target]))
-    if target in _INT_TARGETS:
-        return _as_int(raw)
-    if target == semconv.AGENTTRACE_COST_USD:
-        try:
-            cost = float(raw)
-        except (TypeError, ValueError, OverflowError):
-            return None
-        return cost if math.isfinite(cost) else None
-    if target == semconv.GEN_AI_RESPONSE_FINISH_REASONS:
-        decoded = _json_decode(raw)
-        items = decoded if isinstance(decoded, list) else [decoded]
-        return [str(item) for item in items if item is not None]
-    if target == semconv.GEN_AI_PROVIDER_NAME:
-        text = str(raw).strip().lower()
-        return providers.get(text, text) or None
-    if target in _TEXT_TARGETS or isinstance(raw, (dict, list)):
-        return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
-    return raw
+def _as_is(raw: Any) -> Any:
+    """A value for a target without its own conversion: dicts and lists as JSON text."""
+    return _as_text(raw, {}) if isinstance(raw, (dict, list)) else raw
 
 
-def _as_int(raw: Any) -> int | None:
+def _as_messages(raw: Any, _providers: Mapping[str, str], role: str) -> str | None:
+    if isinstance(raw, list) and all(isinstance(m, dict) and "parts" in m for m in raw):
+        return _messages.dumps(raw) if raw else None
+    if raw == "":
+        return None
+    return _messages.dumps(_messages.text_messages(raw, role))
+
+
+def _as_double(raw: Any, _providers: Mapping[str, str]) -> float | None:
+    try:
+        number = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _as_strings(raw: Any, _providers: Mapping[str, str]) -> list[str]:
+    """A list (or JSON list) as strings; a single value as a list of one."""
+    decoded = _json_decode(raw)
+    items = decoded if isinstance(decoded, list) else [decoded]
+    return [str(item) for item in items if item is not None]
+
+
+def _as_provider(raw: Any, providers: Mapping[str, str]) -> str | None:
+    text = str(raw).strip().lower()
+    return providers.get(text, text) or None
+
+
+def _as_text(raw: Any, _providers: Mapping[str, str]) -> str:
+    return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+
+
+def _as_count(raw: Any, _providers: Mapping[str, str]) -> int | None:
     """A token count as an int64, or ``None`` for anything that is not a finite count."""
     if isinstance(raw, bool):
         return None
@@ -472,6 +521,21 @@ def _split_message_events(events: list[Any]) -> tuple[list[Any], list[Any]]:
         outputs = [_messages.to_genai_message(m) for m in chats[split:]]
         chats = chats[:split]
     return [_messages.to_genai_message(m) for m in chats], outputs
+
+
+# target -> how a mapped value becomes that attribute's; other targets take dicts and lists as
+# JSON text and anything else as is. Later entries win (none overlap today).
+_CONVERTERS: dict[str, Callable[[Any, Mapping[str, str]], Any]] = {
+    **dict.fromkeys(_TEXT_TARGETS, _as_text),
+    semconv.GEN_AI_PROVIDER_NAME: _as_provider,
+    **dict.fromkeys(_STRINGS_TARGETS, _as_strings),
+    **dict.fromkeys(_DOUBLE_TARGETS, _as_double),
+    **dict.fromkeys(_INT_TARGETS, _as_count),
+    **{
+        target: functools.partial(_as_messages, role=role)
+        for target, role in _MESSAGE_TARGETS.items()
+    },
+}
 
 
 def _factory(config: NormalizeConfig) -> NormalizeProcessor:
