@@ -458,6 +458,10 @@ def test_every_key_of_the_mapping_data_is_used() -> None:
     SharedRules.compile(recorded)
     for name, spec in merged_mappings(recorded).items():
         Dialect.compile(name, spec)
+    # The SDK's request_params recognises the shared table of request parameter names.
+    from agenttrace.sdk import hooks
+
+    assert hooks._REQUEST_PARAMS is recorded[SHARED]["request_parameters"]
     assert {name: sorted(set(spec) - spec.read) for name, spec in recorded.items()} == {
         name: [] for name in MAPPINGS
     }

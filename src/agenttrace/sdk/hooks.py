@@ -28,24 +28,15 @@ from agenttrace.sdk._kinds import Kind, span_attributes
 from agenttrace.sdk._span import SpanHandle, error_type, start
 from agenttrace.sdk._tracer import SCOPE_NAME, SDK_VERSION
 from agenttrace.sdk._usage import Usage
+from agenttrace.semconv.mappings import MAPPINGS
 
 __all__ = ["AgentHooks"]
 
 P = ParamSpec("P")
 
-# Upstream GenAI request attributes (gen_ai.request.*) recognised in ``request_params``.
-_REQUEST_PARAMS = {
-    "temperature": "gen_ai.request.temperature",
-    "max_tokens": "gen_ai.request.max_tokens",
-    "max_output_tokens": "gen_ai.request.max_tokens",
-    "top_p": "gen_ai.request.top_p",
-    "top_k": "gen_ai.request.top_k",
-    "frequency_penalty": "gen_ai.request.frequency_penalty",
-    "presence_penalty": "gen_ai.request.presence_penalty",
-    "stop": "gen_ai.request.stop_sequences",
-    "stop_sequences": "gen_ai.request.stop_sequences",
-    "seed": "gen_ai.request.seed",
-}
+# Provider request parameter names recognised in ``request_params`` -> gen_ai.request.*; the
+# same table the collector maps OpenInference's invocation parameters with.
+_REQUEST_PARAMS: dict[str, str] = MAPPINGS["*"]["request_parameters"]
 
 
 def _guarded(method: Callable[P, None]) -> Callable[P, None]:

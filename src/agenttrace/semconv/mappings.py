@@ -284,6 +284,19 @@ MAPPINGS: Final[dict[str, Any]] = {
     },
     "*": {
         "precedence": ["openinference", "openllmetry", "logfire", "mlflow", "gen_ai_legacy"],
+        "request_parameters": {
+            "temperature": "gen_ai.request.temperature",
+            "max_tokens": "gen_ai.request.max_tokens",
+            "max_completion_tokens": "gen_ai.request.max_tokens",
+            "max_output_tokens": "gen_ai.request.max_tokens",
+            "top_p": "gen_ai.request.top_p",
+            "top_k": "gen_ai.request.top_k",
+            "frequency_penalty": "gen_ai.request.frequency_penalty",
+            "presence_penalty": "gen_ai.request.presence_penalty",
+            "stop": "gen_ai.request.stop_sequences",
+            "stop_sequences": "gen_ai.request.stop_sequences",
+            "seed": "gen_ai.request.seed",
+        },
         "provider_values": {
             "az.ai.openai": "azure.ai.openai",
             "azure": "azure.ai.openai",
