@@ -1,13 +1,18 @@
-"""Builders for OTLP requests from plain dicts, and readers back to dicts, for pipeline tests."""
+"""Builders for OTLP requests from plain dicts, readers back to dicts, and an in-process
+collector's config and I/O, for pipeline tests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
+import yaml
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agenttrace.collector.config import load_config
 from agenttrace.collector.processors._otlp import attributes_dict, set_value
 
 TESTDATA = Path(__file__).parent / "testdata"
@@ -80,3 +85,62 @@ def messages(span: Any, key: str) -> Any:
 
 def load_testdata(name: str) -> Any:
     return json.loads((TESTDATA / name).read_text())
+
+
+# ---------------------------------------------------------------- an in-process collector
+
+
+def collector_config(root: Path, roll_interval_s: float, processors: list[dict[str, Any]]) -> Any:
+    """The pipeline comes from the YAML file, as users configure it."""
+    root.mkdir(parents=True, exist_ok=True)
+    config_file = root / "collector.yaml"
+    config_file.write_text(yaml.safe_dump({"processors": processors}))
+    overrides = {
+        "receivers": {"http_port": 0, "grpc_port": 0},
+        "store": {"url": str(root / "store")},
+        "wal": {
+            "dir": str(root / "wal"),
+            "roll_interval_s": roll_interval_s,
+            "publisher": "thread",
+        },
+        "telemetry": {"log_format": "text"},
+        # An in-process collector measures the whole pytest process's RSS, which grows with the
+        # suite; the memory bound itself is tested with a collector subprocess (test_memory_bound.py).
+        "limits": {"memory_limit_bytes": 8 * 1024**3},
+    }
+    return load_config(config_file, overrides, environ={})
+
+
+def post_protobuf(url: str, body: bytes) -> int:
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/x-protobuf"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+def http_get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
+def read_rows(store: Path) -> dict[str, dict[str, Any]]:
+    import pyarrow.dataset as ds
+
+    if not (store / "spans").exists():
+        return {}
+    table = ds.dataset(store / "spans", partitioning="hive").to_table()
+    return {row["span_id"]: row for row in table.to_pylist()}
+
+
+def tree_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+async def wait_rows(store: Path, count: int, timeout: float = 20.0) -> dict[str, dict[str, Any]]:
+    for _ in range(int(timeout / 0.1)):
+        rows = await asyncio.to_thread(read_rows, store)
+        if len(rows) >= count:
+            return rows
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"only {len(await asyncio.to_thread(read_rows, store))} of {count} rows")

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from openinference.semconv.trace import SpanAttributes as OI
 from opentelemetry.semconv_ai import SpanAttributes as AI
-from pipeline_helpers import build_request
+from pipeline_helpers import (
+    build_request,
+    collector_config,
+    http_get,
+    post_protobuf,
+    tree_bytes,
+    wait_rows,
+)
 
-from agenttrace.collector.config import load_config
 from agenttrace.collector.service import Collector
 
 GITHUB = "ghp_" + "Zq8Wx7Vc6Bn5Mm4Ll3Kk2Jj1Hh0Gg9Ff8Ee7Dd"
@@ -90,71 +94,15 @@ PROCESSORS = [
 ]
 
 
-def _config(root: Path, roll_interval_s: float, processors: list[dict[str, Any]]) -> Any:
-    """The pipeline comes from the YAML file, as users configure it."""
-    root.mkdir(parents=True, exist_ok=True)
-    config_file = root / "collector.yaml"
-    config_file.write_text(yaml.safe_dump({"processors": processors}))
-    overrides = {
-        "receivers": {"http_port": 0, "grpc_port": 0},
-        "store": {"url": str(root / "store")},
-        "wal": {
-            "dir": str(root / "wal"),
-            "roll_interval_s": roll_interval_s,
-            "publisher": "thread",
-        },
-        "telemetry": {"log_format": "text"},
-        # An in-process collector measures the whole pytest process's RSS, which grows with the
-        # suite; the memory bound itself is tested with a collector subprocess (test_memory_bound.py).
-        "limits": {"memory_limit_bytes": 8 * 1024**3},
-    }
-    return load_config(config_file, overrides, environ={})
-
-
 @pytest.fixture
 async def receiver(tmp_path: Path) -> AsyncIterator[Collector]:
     """The second collector, receiving what the first one forwards."""
-    service = Collector(_config(tmp_path / "b", 0.3, []))
+    service = Collector(collector_config(tmp_path / "b", 0.3, []))
     await service.start()
     try:
         yield service
     finally:
         await service.shutdown()
-
-
-def _post(url: str, body: bytes) -> int:
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/x-protobuf"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return int(response.status)
-
-
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return str(response.read().decode())
-
-
-def _read_rows(store: Path) -> dict[str, dict[str, Any]]:
-    import pyarrow.dataset as ds
-
-    if not (store / "spans").exists():
-        return {}
-    table = ds.dataset(store / "spans", partitioning="hive").to_table()
-    return {row["span_id"]: row for row in table.to_pylist()}
-
-
-def _tree_bytes(root: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
-
-
-async def _wait_rows(store: Path, count: int, timeout: float = 20.0) -> dict[str, dict[str, Any]]:
-    for _ in range(int(timeout / 0.1)):
-        rows = await asyncio.to_thread(_read_rows, store)
-        if len(rows) >= count:
-            return rows
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"only {len(await asyncio.to_thread(_read_rows, store))} of {count} rows")
 
 
 async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector) -> None:
@@ -163,25 +111,25 @@ async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector)
         "endpoints": [{"endpoint": f"{receiver.endpoints.http}/v1/traces", "name": "second"}],
     }
     # A long roll interval keeps the request in the WAL until shutdown publishes it.
-    first = Collector(_config(tmp_path / "a", 30.0, [*PROCESSORS, forward]))
+    first = Collector(collector_config(tmp_path / "a", 30.0, [*PROCESSORS, forward]))
     await first.start()
     try:
         body = build_request(SPANS).SerializeToString()
         assert all(s.encode() in body for s in SECRETS)  # the secrets really were sent
-        status = await asyncio.to_thread(_post, f"{first.endpoints.http}/v1/traces", body)
+        status = await asyncio.to_thread(post_protobuf, f"{first.endpoints.http}/v1/traces", body)
         assert status == 200
-        wal = await asyncio.to_thread(_tree_bytes, tmp_path / "a" / "wal")
+        wal = await asyncio.to_thread(tree_bytes, tmp_path / "a" / "wal")
         assert b"lookup_refund" in wal
         assert b"gen_ai.usage.input_tokens" in wal
         for secret in SECRETS:
             assert secret.encode() not in wal
-        metrics = await asyncio.to_thread(_get, f"{first.endpoints.http}/metrics")
+        metrics = await asyncio.to_thread(http_get, f"{first.endpoints.http}/metrics")
         assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 1.0' in metrics
         assert 'agenttrace_processor_spans_normalized_total{processor="normalize"} 5.0' in metrics
     finally:
         await first.shutdown()  # publishes the WAL and flushes the forwarder
 
-    rows = await _wait_rows(tmp_path / "a" / "store", len(SPANS))
+    rows = await wait_rows(tmp_path / "a" / "store", len(SPANS))
     agent, chat, tool, legacy, legacy_agent = (rows[f"{i:016x}"] for i in range(1, 6))
     assert (agent["gen_ai_operation_name"], agent["gen_ai_agent_name"]) == (
         "invoke_agent",
@@ -207,13 +155,13 @@ async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector)
     assert "[REDACTED:github_token]" in tool["events"]
     assert "[REDACTED:email]" in tool["links"]
     assert json.loads(tool["attributes"])["agenttrace.redaction.count"] == 3
-    parquet = await asyncio.to_thread(_tree_bytes, tmp_path / "a" / "store")
+    parquet = await asyncio.to_thread(tree_bytes, tmp_path / "a" / "store")
     for secret in SECRETS:
         assert secret.encode() not in parquet
 
-    forwarded = await _wait_rows(tmp_path / "b" / "store", len(SPANS))
+    forwarded = await wait_rows(tmp_path / "b" / "store", len(SPANS))
     assert set(forwarded) == set(rows)
     assert forwarded[f"{2:016x}"]["gen_ai_request_model"] == "gpt-4o"
-    received = await asyncio.to_thread(_tree_bytes, tmp_path / "b")
+    received = await asyncio.to_thread(tree_bytes, tmp_path / "b")
     for secret in SECRETS:
         assert secret.encode() not in received

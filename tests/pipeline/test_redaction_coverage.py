@@ -11,8 +11,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline_helpers import add_span, attrs, build_request, only_span, spans_of
-from test_end_to_end import _config, _post, _tree_bytes, _wait_rows
+from pipeline_helpers import (
+    add_span,
+    attrs,
+    build_request,
+    collector_config,
+    only_span,
+    post_protobuf,
+    spans_of,
+    tree_bytes,
+    wait_rows,
+)
 
 from agenttrace import semconv
 from agenttrace.collector.processors._otlp import attributes_dict, set_value
@@ -403,24 +412,26 @@ async def test_secrets_in_the_new_places_reach_neither_the_wal_nor_parquet(tmp_p
     span.links[0].trace_state = f"ref={STRIPE}"
     body = request.SerializeToString()
     assert all(s.encode() in body for s in (GITHUB, EMAIL, STRIPE))
-    collector = Collector(_config(tmp_path, 30.0, [{"type": "redaction"}]))
+    collector = Collector(collector_config(tmp_path, 30.0, [{"type": "redaction"}]))
     await collector.start()
     try:
-        status = await asyncio.to_thread(_post, f"{collector.endpoints.http}/v1/traces", body)
+        status = await asyncio.to_thread(
+            post_protobuf, f"{collector.endpoints.http}/v1/traces", body
+        )
         assert status == 200
-        wal = await asyncio.to_thread(_tree_bytes, tmp_path / "wal")
+        wal = await asyncio.to_thread(tree_bytes, tmp_path / "wal")
         assert b"upload" in wal
         for secret in (GITHUB, EMAIL, STRIPE):
             assert secret.encode() not in wal
     finally:
         await collector.shutdown()  # publishes the WAL
-    (row,) = (await _wait_rows(tmp_path / "store", 1)).values()
+    (row,) = (await wait_rows(tmp_path / "store", 1)).values()
     assert row["scope_name"] == "scope of [REDACTED:email]"
     assert row["trace_state"] == "congo=t61rcWkgMzE,acct=[REDACTED:email]"
     assert "[REDACTED:stripe_key]" in row["links"]
     attributes = json.loads(row["attributes"])
     assert attributes[COUNT] == 3
     assert sorted(attributes[KEYS]) == ["http.request.body", "links[0].trace_state", "trace_state"]
-    parquet = await asyncio.to_thread(_tree_bytes, tmp_path / "store")
+    parquet = await asyncio.to_thread(tree_bytes, tmp_path / "store")
     for secret in (GITHUB, EMAIL, STRIPE):
         assert secret.encode() not in parquet
