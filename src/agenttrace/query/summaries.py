@@ -45,6 +45,7 @@ from agenttrace.query.errors import QueryError
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from agenttrace.query.source import SpanSource
 
@@ -54,6 +55,21 @@ SCHEMA_VERSION = 3
 # Parts beyond this many are merged into one (each query reads every part's footer).
 MAX_SPAN_PARTS = 32
 _PART_ROW_GROUP = 16_384
+_DICTIONARY_COLUMNS = (
+    "service_name",
+    "status_code",
+    "kind",
+    "operation",
+    "provider",
+    "model",
+    "agent_name",
+    "tool_name",
+    "agent",
+    "step_name",
+    "step_label",
+    "outcome",
+    "error_type",
+)
 
 INGEST_COLUMNS = (
     "trace_id",
@@ -184,15 +200,14 @@ CREATE TABLE IF NOT EXISTS trace_summary (
     models VARCHAR[], agents VARCHAR[], tools VARCHAR[]
 );
 """
-_SPAN_INDEX_NAMES = ", ".join(
-    column.split()[0] for column in SPAN_INDEX_COLUMNS.strip().rstrip(",").split(",")
-)
-_EMPTY_SPAN_ROW = ", ".join(
-    f"NULL::{type_} AS {name}"
+_SPAN_INDEX_FIELDS = [
+    (name, type_)
     for name, type_ in (
         column.split() for column in SPAN_INDEX_COLUMNS.split(",") if column.strip()
     )
-)
+]
+SPAN_INDEX_NAMES = tuple(name for name, _ in _SPAN_INDEX_FIELDS)
+_EMPTY_SPAN_ROW = ", ".join(f"NULL::{type_} AS {name}" for name, type_ in _SPAN_INDEX_FIELDS)
 _DROPPED_TABLES = (
     "processed_files",
     "trace_files",
@@ -200,41 +215,6 @@ _DROPPED_TABLES = (
     "span_parts",
     "superseded",
     "trace_summary",
-)
-
-# Nearest enclosing harness step and agent of every span of a work table: parent links are
-# resolved to row ids once, then walked upwards with a keyed recursive CTE (one row per span,
-# updated in place at each level), which is much cheaper than recursing on string keys.
-_ATTRIBUTION = (
-    """
-CREATE OR REPLACE TEMP TABLE nodes AS
-SELECT c.rowid AS rid, p.rowid AS prid,
-       CASE WHEN c.kind = 'step' THEN c.span_id END AS step_id,
-       CASE WHEN c.kind = 'step' THEN coalesce(c.step_label, c.name) END AS step_name,
-       CASE WHEN c.kind = 'agent' THEN coalesce(c.agent_name, c.name) END AS agent,
-       c.kind IN ('model', 'tool') AND p.kind IS NOT DISTINCT FROM c.kind AS nested
-FROM {work} c LEFT JOIN {work} p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
-""",
-    """
-WITH RECURSIVE walk(rid, anc, depth, step_id, step_name, agent, nested) USING KEY (rid) AS (
-    SELECT rid, prid, 0, step_id, step_name, agent, nested FROM nodes
-    UNION
-    SELECT w.rid, n.prid, w.depth + 1,
-           coalesce(w.step_id, n.step_id),
-           CASE WHEN w.step_id IS NULL THEN n.step_name ELSE w.step_name END,
-           coalesce(w.agent, n.agent), w.nested
-    FROM walk w JOIN nodes n ON n.rid = w.anc
-    WHERE w.depth < 256
-)
-SELECT w.* EXCLUDE (file), k.depth::INTEGER AS depth,
-       -- A call outside any harness step is its own step; a nested call belongs to its parent's.
-       CASE WHEN k.step_id IS NOT NULL OR w.kind NOT IN ('model', 'tool') THEN k.step_id
-            WHEN k.nested THEN w.parent_span_id ELSE w.span_id END AS step_id,
-       CASE WHEN k.step_id IS NOT NULL OR w.kind NOT IN ('model', 'tool') THEN k.step_name
-            WHEN k.nested THEN NULL ELSE w.name END AS step_name,
-       coalesce(k.agent, w.agent_name) AS agent, k.nested
-FROM {work} w JOIN walk k ON k.rid = w.rowid
-""",
 )
 
 _ROOT = "parent_span_id IS NULL"
@@ -274,7 +254,7 @@ SELECT
                                      FILTER (WHERE kind = 'agent'))), []) AS agents,
     coalesce(list_sort(list_distinct(list(coalesce(tool_name, name))
                                      FILTER (WHERE kind = 'tool'))), []) AS tools
-FROM (SELECT w.*, n.nested FROM {{work}} w JOIN nodes n ON n.rid = w.rowid)
+FROM {{work}}
 GROUP BY trace_id
 """
 
@@ -473,42 +453,43 @@ class SummaryIndex:
         # A file or two of new spans is done faster on one thread than split across threads;
         # a first build of a large store is not.
         con.execute("SET threads = 1" if incoming_arrow.num_rows < 200_000 else "RESET threads")
+        import pyarrow.compute as pc
+
+        from agenttrace.query._attribution import attribute, span_keys
+
         con.register("incoming_arrow", incoming_arrow)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {_STAGING_SELECT}")
-        duplicated = _first(
-            con,
-            """SELECT count(*) FROM (SELECT trace_id, span_id FROM incoming
-               GROUP BY ALL HAVING count(*) > 1)""",
-        )
-        if duplicated and duplicated[0]:
-            # Redelivered spans: keep one row each (the dedup costs more than the check).
-            con.execute(
-                """CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming
-                   QUALIFY row_number() OVER (PARTITION BY trace_id, span_id
-                                              ORDER BY file DESC) = 1"""
-            )
+        incoming = con.sql(_STAGING_SELECT).to_arrow_table()
         con.unregister("incoming_arrow")
+        if pc.count_distinct(span_keys(incoming)).as_py() < incoming.num_rows:
+            # Redelivered spans: keep one row each (the dedup costs more than the check).
+            con.register("incoming", incoming)
+            incoming = con.sql(
+                """SELECT * FROM incoming QUALIFY row_number() OVER (
+                       PARTITION BY trace_id, span_id ORDER BY file DESC) = 1"""
+            ).to_arrow_table()
+        con.register("incoming", incoming)
+        affected = set(pc.unique(incoming.column("trace_id")).to_pylist()) | set(rebuilt)
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE affected AS
-               SELECT trace_id FROM incoming UNION SELECT trace_id FROM rebuilt"""
+            "CREATE OR REPLACE TEMP TABLE affected AS SELECT unnest(?) AS trace_id",
+            [sorted(affected)],
         )
         known_row = _first(
             con,
             "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)",
         )
+        work = incoming
         if known_row and known_row[0]:
             # Existing spans of affected traces, minus those replaced by incoming rows and minus
             # every row of a rebuilt trace (re-read in full above).
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE work AS
-                   SELECT s.* EXCLUDE (depth, step_id, step_name, agent, nested), NULL::VARCHAR AS file
+            work = con.sql(
+                f"""SELECT s.* EXCLUDE (depth, step_id, step_name, agent, nested), NULL::VARCHAR AS file
                    FROM ({self.span_index_sql(con)}) s
                    WHERE s.trace_id IN (SELECT trace_id FROM affected)
                      AND s.trace_id NOT IN (SELECT trace_id FROM rebuilt)
                      AND NOT EXISTS (SELECT 1 FROM incoming i
                                      WHERE i.trace_id = s.trace_id AND i.span_id = s.span_id)
                    UNION ALL BY NAME SELECT * FROM incoming"""
-            )
+            ).to_arrow_table()
             con.execute(
                 f"""INSERT INTO superseded SELECT DISTINCT trace_id, part
                     FROM read_parquet([{self._part_list(con)}])
@@ -518,40 +499,36 @@ class SummaryIndex:
             con.execute(
                 "DELETE FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)"
             )
-            work = "work"
-        else:
-            # Only new traces (the common case): no read of the existing span rows at all.
-            work = "incoming"
-        nodes, attributed = _ATTRIBUTION
-        con.execute(nodes.format(work=work))
-        rows = _first(con, f"SELECT count(*) FROM {work}")
-        self._write_part(con, attributed.format(work=work), rows=int(rows[0]) if rows else 0)
-        con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE.format(work=work)}")
+        attributed = attribute(work)
+        self._write_part(con, attributed)
+        con.register("attributed", attributed)
+        con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE.format(work='attributed')}")
         # Files re-read for a rebuilt trace are listed already; only new files add pairs.
         con.execute(
             "INSERT INTO trace_files SELECT DISTINCT trace_id, file FROM incoming WHERE list_contains(?, file)",
             [new],
         )
-        counts = con.execute(
-            "SELECT file, count(*) FROM incoming WHERE file IS NOT NULL GROUP BY file"
-        ).fetchall()
-        per_file = dict(counts)
-        now = time.time()
+        files = pc.value_counts(incoming.column("file"))
+        per_file = {
+            entry["values"].as_py(): entry["counts"].as_py() for entry in files if entry.is_valid
+        }
         if new:
+            now = time.time()
             con.executemany(
                 "INSERT INTO processed_files VALUES (?, ?, ?)",
                 [[path, per_file.get(path, 0), now] for path in new],
             )
-        spans = sum(per_file.get(path, 0) for path in new)
-        traces_row = _first(con, "SELECT count(*) FROM affected")
-        return spans, int(traces_row[0]) if traces_row else 0
+        return sum(per_file.get(path, 0) for path in new), len(affected)
 
-    def _write_part(self, con: duckdb.DuckDBPyConnection, rows_sql: str, *, rows: int) -> None:
-        """Write the ``rows`` rows of ``rows_sql`` as the next span-index part and register it,
-        in the caller's transaction: a part that is written but not committed is never read,
-        and is removed at the next merge. A part of several row groups is sorted by trace id so
-        a one-trace lookup skips the others; sorting a single row group would buy nothing."""
-        if not rows:
+    def _write_part(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
+        """Write ``rows`` (span-index rows) as the next part and register it, in the caller's
+        transaction: a part that is written but not committed is never read, and is removed at
+        the next merge. A part of several row groups is sorted by trace id so a one-trace lookup
+        skips the others; sorting a single row group would buy nothing."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not rows.num_rows:
             return
         # Numbers are never reused (files left by a rolled-back refresh count too), so a
         # registered part never names a file that a later write replaced.
@@ -562,14 +539,21 @@ class SummaryIndex:
         part = max([int(latest[0]) if latest else 0, *numbers]) + 1
         final = self.part_path(part)
         temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-        order = "ORDER BY trace_id, start_ns" if rows > _PART_ROW_GROUP else ""
-        con.execute(
-            f"""COPY (SELECT {_SPAN_INDEX_NAMES}, {part}::INTEGER AS part FROM ({rows_sql}) {order})
-                TO '{_quote(str(temporary))}'
-                (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {_PART_ROW_GROUP})"""
+        rows = rows.select(list(SPAN_INDEX_NAMES))
+        if rows.num_rows > _PART_ROW_GROUP:
+            rows = rows.sort_by([("trace_id", "ascending"), ("start_ns", "ascending")])
+        rows = rows.append_column("part", pa.array([part] * rows.num_rows, pa.int32()))
+        pq.write_table(
+            rows.cast(_part_schema()),
+            temporary,
+            compression="zstd",
+            row_group_size=_PART_ROW_GROUP,
+            # Dictionaries pay off only for the few distinct values of these; building them for
+            # ids costs time and bytes.
+            use_dictionary=list(_DICTIONARY_COLUMNS),
         )
         temporary.replace(final)
-        con.execute("INSERT INTO span_parts VALUES (?, ?)", [part, rows])
+        con.execute("INSERT INTO span_parts VALUES (?, ?)", [part, rows.num_rows])
 
     def _part_paths(self, con: duckdb.DuckDBPyConnection, schema: str = "") -> list[Path]:
         rows = con.execute(f"SELECT part FROM {schema}span_parts ORDER BY part").fetchall()
@@ -588,12 +572,10 @@ class SummaryIndex:
             return
         con.execute("BEGIN TRANSACTION")
         try:
-            live_rows = self.span_index_sql(con)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE merged AS {live_rows}")
+            merged = con.sql(self.span_index_sql(con)).to_arrow_table()
             con.execute("DELETE FROM span_parts")
             con.execute("DELETE FROM superseded")
-            rows = _first(con, "SELECT count(*) FROM merged")
-            self._write_part(con, "SELECT * FROM merged", rows=int(rows[0]) if rows else 0)
+            self._write_part(con, merged)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -627,6 +609,21 @@ class SummaryIndex:
                 time.sleep(0.1)
         con.execute(f"CREATE OR REPLACE TEMP VIEW span_index AS {self.span_index_sql(con, 'idx.')}")
         return con
+
+
+def _part_schema() -> pa.Schema:
+    """The Arrow schema of a span-index part: the index columns, then the part number."""
+    import pyarrow as pa
+
+    types = {
+        "VARCHAR": pa.string(),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "DOUBLE": pa.float64(),
+        "BOOLEAN": pa.bool_(),
+    }
+    fields = [pa.field(name, types[type_]) for name, type_ in _SPAN_INDEX_FIELDS]
+    return pa.schema([*fields, pa.field("part", pa.int32())])
 
 
 def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
