@@ -253,9 +253,9 @@ class QueryEngine:
                 ).fetchall()
             ]
             self.source.register_spans(con, "trace_raw", files)
-            # A single id is an equality, which DuckDB turns into row-group pruning.
-            match = "{t} = ?" if len(ids) == 1 else "list_contains(?, {t})"
-            param: Any = ids[0] if len(ids) == 1 else ids
+            # An IN list (unlike list_contains) reaches the Parquet scans as a filter, which
+            # skips the row groups of the trace-sorted span-index parts and store files.
+            match = "{t} IN (" + ", ".join("?" * len(ids)) + ")"
             cursor = con.execute(
                 f"""
                 SELECT s.*, r.kind AS span_kind, r.trace_state, r.scope_name, r.scope_version,
@@ -276,7 +276,7 @@ class QueryEngine:
                 WHERE {match.format(t="s.trace_id")}
                 ORDER BY s.trace_id, s.start_ns, s.depth, s.span_id
                 """,
-                [param, param],
+                [*ids, *ids],
             )
             result: dict[str, list[SpanRecord]] = {trace_id: [] for trace_id in ids}
             for row in _rows(cursor):

@@ -597,6 +597,7 @@ class SummaryIndex:
         import duckdb
 
         con = _quiet(duckdb.connect())
+        con.execute("SET parquet_metadata_cache = true")
         deadline = time.monotonic() + 30.0
         while True:
             try:
