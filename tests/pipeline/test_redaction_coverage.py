@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_helpers import (
+    AWS_KEY_ID,
+    EMAIL,
+    GITHUB_TOKEN,
     add_span,
     attrs,
     build_request,
@@ -28,11 +31,8 @@ from agenttrace.collector.processors._otlp import attributes_dict, set_value
 from agenttrace.collector.processors.redaction import RedactionProcessor, RedactionProcessorConfig
 from agenttrace.collector.service import Collector
 
-GITHUB = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dcQ"
-AWS = "AKIAZ7QW3ERT5YUI6OPL"
-EMAIL = "jane.doe@example-corp.io"
-SECRETS = (GITHUB, STRIPE, AWS, EMAIL)
+SECRETS = (GITHUB_TOKEN, STRIPE, AWS_KEY_ID, EMAIL)
 COUNT = semconv.AGENTTRACE_REDACTION_COUNT
 TYPES = semconv.AGENTTRACE_REDACTION_TYPES
 KEYS = semconv.AGENTTRACE_REDACTION_KEYS
@@ -65,14 +65,14 @@ def test_secrets_in_bytes_values_are_redacted_at_any_depth_and_stay_bytes() -> N
         [
             {
                 "attributes": {
-                    "http.request.body": f"token {GITHUB} sent".encode(),
+                    "http.request.body": f"token {GITHUB_TOKEN} sent".encode(),
                     "chunks": [b"first chunk", f"mail {EMAIL}".encode(), "text"],
-                    "payload": {"inner": {"blob": f"key {AWS}".encode()}, "n": 3},
+                    "payload": {"inner": {"blob": f"key {AWS_KEY_ID}".encode()}, "n": 3},
                     "parts": [{"raw": STRIPE.encode()}],
                     "clean.blob": b"\x00\x01 nothing here \xff",
                 },
                 "events": [{"name": "e", "attributes": {"body": f"to {EMAIL}".encode()}}],
-                "links": [{"attributes": {"ctx": f"{GITHUB}".encode()}}],
+                "links": [{"attributes": {"ctx": f"{GITHUB_TOKEN}".encode()}}],
             }
         ]
     )
@@ -110,7 +110,7 @@ def test_secrets_in_bytes_values_are_redacted_at_any_depth_and_stay_bytes() -> N
 
 
 def test_non_utf8_bytes_are_scanned_byte_for_character_and_only_the_secret_changes() -> None:
-    binary = b"\x89PNG\r\n\x1a\n\xff\xfe\x00 auth " + GITHUB.encode() + b" \xc3\x28\x00\xfa"
+    binary = b"\x89PNG\r\n\x1a\n\xff\xfe\x00 auth " + GITHUB_TOKEN.encode() + b" \xc3\x28\x00\xfa"
     # Latin-1 JSON: parsed, redacted member by member, written back with its escapes.
     document = b'{"a": "\xe9 ' + EMAIL.encode() + b'", "b": "\\u20ac"}'
     request = build_request(
@@ -118,7 +118,7 @@ def test_non_utf8_bytes_are_scanned_byte_for_character_and_only_the_secret_chang
     )
     _processor().process(request)
     out = attrs(only_span(request))
-    assert out["upload"] == binary.replace(GITHUB.encode(), b"[REDACTED:github_token]")
+    assert out["upload"] == binary.replace(GITHUB_TOKEN.encode(), b"[REDACTED:github_token]")
     assert out["doc"] == b'{"a":"\xe9 [REDACTED:email]","b":"\\u20ac"}'
     assert out["clean"] == b"\xff\xfe\x00\x80"
     assert out[KEYS] == ["doc", "upload"]
@@ -154,7 +154,7 @@ def test_maps_take_key_and_path_rules_and_arrays_of_maps_are_walked() -> None:
                 "attributes": {
                     "app.user": {"ssn_note": "x", "contact": EMAIL},
                     "app.secret_map": {"anything": "here"},
-                    "rows": [{"m": EMAIL}, ["nested", f"token {GITHUB}"]],
+                    "rows": [{"m": EMAIL}, ["nested", f"token {GITHUB_TOKEN}"]],
                 }
             }
         ]
@@ -182,8 +182,8 @@ def test_scope_name_version_and_attributes_are_redacted_and_summarised_on_the_sc
     scope = _with_scope(
         request,
         f"instrumentation for {EMAIL}",
-        f"1.0+{AWS}",
-        {"owner.token": STRIPE, "build": f"by {GITHUB}".encode(), "lang": "python"},
+        f"1.0+{AWS_KEY_ID}",
+        {"owner.token": STRIPE, "build": f"by {GITHUB_TOKEN}".encode(), "lang": "python"},
     )
     _processor().process(request)
     for secret in SECRETS:
@@ -204,7 +204,7 @@ def test_a_second_pass_replaces_the_scope_summary() -> None:
     request = build_request([{"name": "chat"}])
     scope = _with_scope(request, "lib", "", {"owner": EMAIL})
     _processor().process(request)
-    scope.attributes.add(key="late").value.string_value = f"token {GITHUB}"
+    scope.attributes.add(key="late").value.string_value = f"token {GITHUB_TOKEN}"
     _processor().process(request)
     keys = [kv.key for kv in scope.attributes]
     assert keys.count(COUNT) == 1
@@ -218,7 +218,7 @@ def test_trace_states_of_spans_and_links_keep_clean_members_and_stay_valid() -> 
     request = build_request([{"links": [{"attributes": {}}, {"attributes": {}}]}])
     span = only_span(request)
     span.trace_state = f"congo=t61rcWkgMzE, rojo={EMAIL} ,password=hunter2xyz,ot=th:8;rv:9b8f2c3d"
-    span.links[0].trace_state = f"vendor@tenant=ref {GITHUB},dd=s:1;o:rum"
+    span.links[0].trace_state = f"vendor@tenant=ref {GITHUB_TOKEN},dd=s:1;o:rum"
     span.links[1].trace_state = "congo=t61rcWkgMzE"
     _processor().process(request)
     assert span.trace_state == (
@@ -401,7 +401,7 @@ async def test_secrets_in_the_new_places_reach_neither_the_wal_nor_parquet(tmp_p
                 "trace_id": 91,
                 "span_id": 1,
                 "name": "upload",
-                "attributes": {"http.request.body": f"auth {GITHUB}".encode(), "n": b"ok"},
+                "attributes": {"http.request.body": f"auth {GITHUB_TOKEN}".encode(), "n": b"ok"},
                 "links": [{"attributes": {}}],
             }
         ],
@@ -411,7 +411,7 @@ async def test_secrets_in_the_new_places_reach_neither_the_wal_nor_parquet(tmp_p
     span.trace_state = f"congo=t61rcWkgMzE,acct={EMAIL}"
     span.links[0].trace_state = f"ref={STRIPE}"
     body = request.SerializeToString()
-    assert all(s.encode() in body for s in (GITHUB, EMAIL, STRIPE))
+    assert all(s.encode() in body for s in (GITHUB_TOKEN, EMAIL, STRIPE))
     collector = Collector(collector_config(tmp_path, 30.0, [{"type": "redaction"}]))
     await collector.start()
     try:
@@ -421,7 +421,7 @@ async def test_secrets_in_the_new_places_reach_neither_the_wal_nor_parquet(tmp_p
         assert status == 200
         wal = await asyncio.to_thread(tree_bytes, tmp_path / "wal")
         assert b"upload" in wal
-        for secret in (GITHUB, EMAIL, STRIPE):
+        for secret in (GITHUB_TOKEN, EMAIL, STRIPE):
             assert secret.encode() not in wal
     finally:
         await collector.shutdown()  # publishes the WAL
@@ -433,5 +433,5 @@ async def test_secrets_in_the_new_places_reach_neither_the_wal_nor_parquet(tmp_p
     assert attributes[COUNT] == 3
     assert sorted(attributes[KEYS]) == ["http.request.body", "links[0].trace_state", "trace_state"]
     parquet = await asyncio.to_thread(tree_bytes, tmp_path / "store")
-    for secret in (GITHUB, EMAIL, STRIPE):
+    for secret in (GITHUB_TOKEN, EMAIL, STRIPE):
         assert secret.encode() not in parquet

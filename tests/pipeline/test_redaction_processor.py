@@ -8,7 +8,15 @@ import random
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import attrs, build_request, only_span, spans_of
+from pipeline_helpers import (
+    AWS_KEY_ID,
+    EMAIL,
+    GITHUB_TOKEN,
+    attrs,
+    build_request,
+    only_span,
+    spans_of,
+)
 
 from agenttrace import semconv
 from agenttrace.collector.errors import ConfigError
@@ -21,11 +29,8 @@ from agenttrace.collector.processors.redaction import (
 )
 from agenttrace.redaction import DROP, RedactionConfig, Redactor
 
-GITHUB = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 ANTHROPIC = "sk-ant-api03-" + "x7Yq2Lm9Pz4Rt6Wv8Kc1Nd3Fg5Hj7Bs0Qa2Ze4Xu6"
-AWS = "AKIAZ7QW3ERT5YUI6OPL"
-EMAIL = "jane.doe@example-corp.io"
-SECRETS = (GITHUB, ANTHROPIC, AWS, EMAIL)
+SECRETS = (GITHUB_TOKEN, ANTHROPIC, AWS_KEY_ID, EMAIL)
 
 
 def _redact(spans: list[dict], resource: dict | None = None, **config: object):
@@ -41,7 +46,7 @@ def test_every_place_of_a_span_is_redacted() -> None:
             {
                 "name": f"deploy for {EMAIL}",
                 "status": "error",
-                "status_message": f"upstream refused token {GITHUB}",
+                "status_message": f"upstream refused token {GITHUB_TOKEN}",
                 "attributes": {
                     "http.request.header.authorization": "Bearer abc.def.ghi",
                     semconv.GEN_AI_INPUT_MESSAGES: json.dumps(
@@ -52,11 +57,11 @@ def test_every_place_of_a_span_is_redacted() -> None:
                             }
                         ]
                     ),
-                    "tags": ["fine", AWS],
+                    "tags": ["fine", AWS_KEY_ID],
                     "app.note": "nothing to see",
                 },
                 "events": [
-                    {"name": "exception", "attributes": {"exception.message": f"bad {AWS}"}}
+                    {"name": "exception", "attributes": {"exception.message": f"bad {AWS_KEY_ID}"}}
                 ],
                 "links": [{"attributes": {"origin": f"mail {EMAIL}"}}],
             }
@@ -201,7 +206,7 @@ def test_prefilter_never_changes_the_outcome() -> None:
 
 def test_batch_prefilter_marks_strings_with_findings() -> None:
     prefilter = BatchPrefilter(Redactor())
-    texts = ["hello", f"x {GITHUB}", "plain words", f"{EMAIL}", "", "nothing"]
+    texts = ["hello", f"x {GITHUB_TOKEN}", "plain words", f"{EMAIL}", "", "nothing"]
     assert {1, 3} <= prefilter.candidates(texts)
     assert 0 not in prefilter.candidates(texts)
 
@@ -239,10 +244,10 @@ def test_config_errors_name_the_key() -> None:
 
 
 def test_a_second_pass_replaces_the_summary_instead_of_adding_one() -> None:
-    request, _ = _redact([{"attributes": {"note": f"mail {EMAIL}", "other": f"x {GITHUB}"}}])
+    request, _ = _redact([{"attributes": {"note": f"mail {EMAIL}", "other": f"x {GITHUB_TOKEN}"}}])
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
     span = only_span(request)
-    span.attributes.add(key="late").value.string_value = f"token {AWS}"
+    span.attributes.add(key="late").value.string_value = f"token {AWS_KEY_ID}"
     processor.process(request)
     keys = [kv.key for kv in span.attributes]
     assert keys.count(semconv.AGENTTRACE_REDACTION_COUNT) == 1
