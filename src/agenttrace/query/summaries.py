@@ -11,11 +11,12 @@ directory for a remote one) holds:
 
 The span index itself — one row per span, deduplicated by (trace_id, span_id), with the hot
 columns, the step kind and the attribution (enclosing harness step and agent) the analyses group
-by — lives in Parquet parts beside the database (``span_index/part-NNNNNNNN.parquet``), one part
-per refresh, sorted by trace id. Appending 10,000 rows to a DuckDB table and checkpointing it
-costs more than the whole summary computation, while writing a small Parquet file does not; a
-part is registered in the same transaction that records its files as processed, and parts are
-merged once there are many. ``nested`` marks a model span directly under a model span (a
+by — lives in Parquet parts beside the database (``index.parts/part-NNNNNNNN.parquet``), one
+part per refresh, sorted by trace id once it has several row groups. Appending 10,000 rows to a
+DuckDB table and checkpointing it costs more than the whole summary computation, while writing a
+small Parquet file does not; a part is registered in the same transaction that records its files
+as processed, and parts are merged once there are more than ``max_parts``. The attribution is
+computed with Arrow kernels (:mod:`agenttrace.query._attribution`). ``nested`` marks a model span directly under a model span (a
 provider SDK's span under the caller's chat span) and a tool span directly under a tool span (an
 MCP server's span under the client's): the outer span is the call, so nested ones never count
 twice.
