@@ -12,6 +12,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
+MEMORY_OPERATIONS = ("search_memory", "update_memory", "delete_memory", "create_memory_store")
 # Where a span's walk up its ancestry stops: deeper chains are malformed (or cyclic).
 MAX_DEPTH = 256
 _CALL_KINDS = pa.array(["model", "tool"])
@@ -28,6 +30,83 @@ def span_keys(rows: pa.Table) -> pa.ChunkedArray:
 
 def _where(condition: pa.Array, values: pa.Array, otherwise: pa.Array | pa.Scalar) -> pa.Array:
     return pc.if_else(pc.fill_null(condition, False), values, otherwise)
+
+
+def _blank_to_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``nullif(column, '')``."""
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+
+
+def _kind(operation: pa.ChunkedArray, harness: pa.ChunkedArray, memory: pa.Array) -> pa.Array:
+    """The step kind: model, tool, agent, memory, step, workflow, else the operation's name."""
+    rules = [
+        ("model", pc.is_in(operation, pa.array(MODEL_OPERATIONS))),
+        ("tool", pc.equal(operation, "execute_tool")),
+        ("agent", pc.is_in(operation, pa.array(["invoke_agent", "create_agent"]))),
+        (
+            "memory",
+            pc.or_kleene(pc.is_in(operation, pa.array(MEMORY_OPERATIONS)), pc.is_valid(memory)),
+        ),
+        ("step", pc.equal(harness, "step")),
+        (
+            "workflow",
+            pc.or_kleene(pc.equal(operation, "invoke_workflow"), pc.equal(harness, "workflow")),
+        ),
+    ]
+    kind = pc.coalesce(harness, operation, pa.scalar("span"))
+    for name, applies in reversed(rules):  # the first rule that applies wins
+        kind = _where(applies, pa.scalar(name), kind)
+    return kind
+
+
+def stage(rows: pa.Table, extracted: pa.Table) -> pa.Table:
+    """Store rows (the store's columns and ``__filename``) as span-index rows before
+    attribution; ``extracted`` holds, row for row, the values read out of their JSON columns."""
+    column = rows.column
+    operation = _blank_to_null(column("gen_ai_operation_name"))
+    harness = _blank_to_null(column("agenttrace_operation_name"))
+    status_message = _blank_to_null(column("status_message"))
+    zero = pa.scalar(0, pa.int64())
+    return pa.table(
+        {
+            "trace_id": column("trace_id"),
+            "span_id": column("span_id"),
+            "parent_span_id": _blank_to_null(column("parent_span_id")),
+            "name": column("name"),
+            "service_name": column("service_name"),
+            "start_ns": column("start_time_unix_nano"),
+            "end_ns": column("end_time_unix_nano"),
+            "status_code": pc.coalesce(column("status_code"), pa.scalar("unset")),
+            "status_message": status_message,
+            "kind": _kind(operation, harness, extracted.column("memory_operation")),
+            "operation": operation,
+            "provider": _blank_to_null(column("gen_ai_provider_name")),
+            "model": pc.coalesce(
+                _blank_to_null(column("gen_ai_response_model")),
+                _blank_to_null(column("gen_ai_request_model")),
+            ),
+            "agent_name": _blank_to_null(column("gen_ai_agent_name")),
+            "tool_name": _blank_to_null(column("gen_ai_tool_name")),
+            "tool_call_id": _blank_to_null(column("gen_ai_tool_call_id")),
+            "input_tokens": pc.coalesce(column("gen_ai_usage_input_tokens"), zero),
+            "output_tokens": pc.coalesce(column("gen_ai_usage_output_tokens"), zero),
+            "cache_read_tokens": pc.coalesce(column("gen_ai_usage_cache_read_input_tokens"), zero),
+            "cache_write_tokens": pc.coalesce(
+                column("gen_ai_usage_cache_write_input_tokens"), zero
+            ),
+            "reasoning_tokens": pc.coalesce(column("gen_ai_usage_reasoning_output_tokens"), zero),
+            "cost_usd": pc.coalesce(column("agenttrace_cost_usd"), pa.scalar(0.0)),
+            "error_type": pc.coalesce(
+                _blank_to_null(column("error_type")), extracted.column("exception_type")
+            ),
+            "error_message": pc.coalesce(extracted.column("exception_message"), status_message),
+            "outcome": extracted.column("outcome"),
+            "step_label": extracted.column("step_label"),
+            "retry_attempt": pc.cast(extracted.column("retry_attempt"), pa.int64()),
+            "retry_events": pc.cast(extracted.column("retry_events"), pa.int64()),
+            "file": column("__filename"),
+        }
+    )
 
 
 def attribute(rows: pa.Table) -> pa.Table:

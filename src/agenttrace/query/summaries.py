@@ -50,8 +50,6 @@ if TYPE_CHECKING:
 
     from agenttrace.query.source import SpanSource
 
-MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
-MEMORY_OPERATIONS = ("search_memory", "update_memory", "delete_memory", "create_memory_store")
 SCHEMA_VERSION = 3
 # Parts beyond this many are merged into one (each query reads every part's footer).
 MAX_SPAN_PARTS = 32
@@ -101,10 +99,6 @@ INGEST_COLUMNS = (
     "events",
 )
 
-_MODEL_OPS_SQL = ", ".join(f"'{op}'" for op in MODEL_OPERATIONS)
-_MEMORY_OPS_SQL = ", ".join(f"'{op}'" for op in MEMORY_OPERATIONS)
-
-
 # Attributes the summaries need from the JSON columns, extracted with one parse per row.
 _ATTRIBUTE_KEYS = (
     semconv.AGENTTRACE_RUN_OUTCOME,
@@ -125,53 +119,23 @@ def _event_attr(key: str) -> str:
 
 
 # The row shape of span_index before attribution; one expression per output column.
-_STAGING_SELECT = f"""
+# The values staging needs from the JSON columns, one row per incoming row in the same order
+# (the rest of staging is column arithmetic, done in Arrow by ``_attribution.stage``).
+_EXTRACT_SELECT = f"""
 WITH raw AS (
-    SELECT *, json_extract_string(attributes, {_ATTRIBUTE_PATHS}) AS extracted
+    SELECT json_extract_string(attributes, {_ATTRIBUTE_PATHS}) AS extracted, events, status_message
     FROM incoming_arrow
 )
 SELECT
-    trace_id,
-    span_id,
-    nullif(parent_span_id, '') AS parent_span_id,
-    name,
-    service_name,
-    start_time_unix_nano AS start_ns,
-    end_time_unix_nano AS end_ns,
-    coalesce(status_code, 'unset') AS status_code,
-    nullif(status_message, '') AS status_message,
-    CASE
-        WHEN gen_ai_operation_name IN ({_MODEL_OPS_SQL}) THEN 'model'
-        WHEN gen_ai_operation_name = 'execute_tool' THEN 'tool'
-        WHEN gen_ai_operation_name IN ('invoke_agent', 'create_agent') THEN 'agent'
-        WHEN gen_ai_operation_name IN ({_MEMORY_OPS_SQL})
-            OR nullif(extracted[4], '') IS NOT NULL THEN 'memory'
-        WHEN agenttrace_operation_name = 'step' THEN 'step'
-        WHEN gen_ai_operation_name = 'invoke_workflow'
-            OR agenttrace_operation_name = 'workflow' THEN 'workflow'
-        ELSE coalesce(nullif(agenttrace_operation_name, ''), nullif(gen_ai_operation_name, ''), 'span')
-    END AS kind,
-    nullif(gen_ai_operation_name, '') AS operation,
-    nullif(gen_ai_provider_name, '') AS provider,
-    coalesce(nullif(gen_ai_response_model, ''), nullif(gen_ai_request_model, '')) AS model,
-    nullif(gen_ai_agent_name, '') AS agent_name,
-    nullif(gen_ai_tool_name, '') AS tool_name,
-    nullif(gen_ai_tool_call_id, '') AS tool_call_id,
-    coalesce(gen_ai_usage_input_tokens, 0) AS input_tokens,
-    coalesce(gen_ai_usage_output_tokens, 0) AS output_tokens,
-    coalesce(gen_ai_usage_cache_read_input_tokens, 0) AS cache_read_tokens,
-    coalesce(gen_ai_usage_cache_write_input_tokens, 0) AS cache_write_tokens,
-    coalesce(gen_ai_usage_reasoning_output_tokens, 0) AS reasoning_tokens,
-    coalesce(agenttrace_cost_usd, 0.0) AS cost_usd,
-    coalesce(nullif(error_type, ''), {_event_attr("exception.type")}) AS error_type,
-    coalesce({_event_attr("exception.message")}, nullif(status_message, '')) AS error_message,
     nullif(extracted[1], '') AS outcome,
     nullif(extracted[2], '') AS step_label,
     coalesce(TRY_CAST(extracted[3] AS BIGINT), 0) AS retry_attempt,
+    nullif(extracted[4], '') AS memory_operation,
+    {_event_attr("exception.type")} AS exception_type,
+    {_event_attr("exception.message")} AS exception_message,
     CASE WHEN {_HAS_EVENTS} THEN coalesce(len(list_filter(
         json_extract_string(events, '$[*].name'), lambda x: x = '{semconv.EVENT_RETRY}')), 0)
-        ELSE 0 END AS retry_events,
-    "__filename" AS file
+        ELSE 0 END AS retry_events
 FROM raw
 """
 
@@ -456,10 +420,10 @@ class SummaryIndex:
         con.execute("SET threads = 1" if incoming_arrow.num_rows < 200_000 else "RESET threads")
         import pyarrow.compute as pc
 
-        from agenttrace.query._attribution import attribute, span_keys
+        from agenttrace.query._attribution import attribute, span_keys, stage
 
         con.register("incoming_arrow", incoming_arrow)
-        incoming = con.sql(_STAGING_SELECT).to_arrow_table()
+        incoming = stage(incoming_arrow, con.sql(_EXTRACT_SELECT).to_arrow_table())
         con.unregister("incoming_arrow")
         if pc.count_distinct(span_keys(incoming)).as_py() < incoming.num_rows:
             # Redelivered spans: keep one row each (the dedup costs more than the check).
