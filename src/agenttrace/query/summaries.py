@@ -391,10 +391,10 @@ class SummaryIndex:
             ]
             con.execute("DELETE FROM trace_files WHERE file IN (SELECT file FROM gone_files)")
             con.execute("DELETE FROM processed_files WHERE file IN (SELECT file FROM gone_files)")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE rebuilt AS SELECT unnest(?::VARCHAR[]) AS trace_id",
-            [rebuilt],
-        )
+        import pyarrow as pa
+
+        # Registered Arrow tables: cheaper than temporary tables for a hundred ids.
+        con.register("rebuilt", pa.table({"trace_id": pa.array(rebuilt, pa.string())}))
         tables = []
         if new:
             tables.append(self.source.read_columns(new, INGEST_COLUMNS))
@@ -406,8 +406,6 @@ class SummaryIndex:
                 tables.append(
                     self.source.read_columns([r[0] for r in keep], INGEST_COLUMNS, rebuilt)
                 )
-        import pyarrow as pa
-
         from agenttrace.store.schema import SPAN_SCHEMA
 
         if tables:
@@ -434,10 +432,7 @@ class SummaryIndex:
             ).to_arrow_table()
         con.register("incoming", incoming)
         affected = set(pc.unique(incoming.column("trace_id")).to_pylist()) | set(rebuilt)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE affected AS SELECT unnest(?) AS trace_id",
-            [sorted(affected)],
-        )
+        con.register("affected", pa.table({"trace_id": pa.array(sorted(affected), pa.string())}))
         known_row = _first(
             con,
             "SELECT count(*) FROM trace_summary WHERE trace_id IN (SELECT trace_id FROM affected)",
