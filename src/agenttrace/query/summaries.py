@@ -16,10 +16,10 @@ part per refresh, sorted by trace id once it has several row groups. Appending 1
 DuckDB table and checkpointing it costs more than the whole summary computation, while writing a
 small Parquet file does not; a part is registered in the same transaction that records its files
 as processed, and parts are merged once there are more than ``max_parts``. The attribution is
-computed with Arrow kernels (:mod:`agenttrace.query._attribution`). ``nested`` marks a model span directly under a model span (a
-provider SDK's span under the caller's chat span) and a tool span directly under a tool span (an
-MCP server's span under the client's): the outer span is the call, so nested ones never count
-twice.
+computed with Arrow kernels (:mod:`agenttrace.query._attribution`). ``nested`` marks a model
+span directly under a model span (a provider SDK's span under the caller's chat span) and a tool
+span directly under a tool span (an MCP server's span under the client's): the outer span is
+the call, so nested ones never count twice.
 
 A refresh lists the span files, reads only the new ones (hot columns, no content), and
 recomputes only the traces they touch: those traces' existing rows are merged with the new rows,
@@ -171,7 +171,7 @@ _SPAN_INDEX_FIELDS = [
         column.split() for column in SPAN_INDEX_COLUMNS.split(",") if column.strip()
     )
 ]
-SPAN_INDEX_NAMES = tuple(name for name, _ in _SPAN_INDEX_FIELDS)
+_SPAN_INDEX_NAMES = tuple(name for name, _ in _SPAN_INDEX_FIELDS)
 _EMPTY_SPAN_ROW = ", ".join(f"NULL::{type_} AS {name}" for name, type_ in _SPAN_INDEX_FIELDS)
 _DROPPED_TABLES = (
     "processed_files",
@@ -186,6 +186,7 @@ _ROOT = "parent_span_id IS NULL"
 # The model calls whose usage counts: aggregates on agent spans and nested calls never do.
 _CALL = "kind = 'model' AND NOT nested"
 
+# One row per touched trace, from the ``attributed`` rows (registered from Arrow by a refresh).
 _SUMMARIZE = f"""
 SELECT
     trace_id,
@@ -219,7 +220,7 @@ SELECT
                                      FILTER (WHERE kind = 'agent'))), []) AS agents,
     coalesce(list_sort(list_distinct(list(coalesce(tool_name, name))
                                      FILTER (WHERE kind = 'tool'))), []) AS tools
-FROM {{work}}
+FROM attributed
 GROUP BY trace_id
 """
 
@@ -462,7 +463,7 @@ class SummaryIndex:
         attributed = attribute(work)
         self._write_part(con, attributed)
         con.register("attributed", attributed)
-        con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE.format(work='attributed')}")
+        con.execute(f"INSERT INTO trace_summary BY NAME {_SUMMARIZE}")
         # Files re-read for a rebuilt trace are listed already; only new files add pairs.
         con.execute(
             "INSERT INTO trace_files SELECT DISTINCT trace_id, file FROM incoming WHERE list_contains(?, file)",
@@ -499,7 +500,7 @@ class SummaryIndex:
         part = max([int(latest[0]) if latest else 0, *numbers]) + 1
         final = self.part_path(part)
         temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-        rows = rows.select(list(SPAN_INDEX_NAMES))
+        rows = rows.select(list(_SPAN_INDEX_NAMES))
         if rows.num_rows > _PART_ROW_GROUP:
             rows = rows.sort_by([("trace_id", "ascending"), ("start_ns", "ascending")])
         rows = rows.append_column("part", pa.array([part] * rows.num_rows, pa.int32()))
