@@ -7,11 +7,10 @@ spans with 10+ attributes, a quarter carrying 1-4 KB of message content, a fifth
 holding an email address for redaction to find) and an OpenInference-dialect copy of the same
 spans (flattened messages, ``llm.*``/``tool.*`` names) for normalize's slow path.
 
-For every input and pipeline it times what the collector's worker does per request once a
-processor is on: decode the protobuf body, run the processors, re-encode for the WAL (when a
-processor declares that it mutates). The
-reference, taken in the same run, is the collector's path with no processor: decode only (the
-received bytes go to the WAL unchanged). Pipelines are timed round-robin and each keeps its
+For every input and pipeline it times what the collector's worker does per request, with the
+collector's own functions: decode the protobuf body, check the span ids, run the processors,
+re-encode for the WAL when one changed the request. The reference, taken in the same run, is
+the collector's path with no processor (the received bytes go to the WAL unchanged). Pipelines are timed round-robin and each keeps its
 best of ``--repeat`` passes, reported as spans/s and as a ratio of that reference.
 """
 
@@ -31,6 +30,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
+from agenttrace.collector._layout import EncodedRequest
+from agenttrace.collector.ingest import decode, reject_invalid, run_processors
 from agenttrace.collector.processors._otlp import set_value, to_python
 from agenttrace.collector.processors.base import build_processor
 
@@ -122,14 +123,16 @@ def _chain(entries: list[dict[str, Any]]) -> list[Any]:
 
 
 def run_path(bodies: list[bytes], processors: list[Any]) -> float:
-    """Seconds for the collector's per-request work over ``bodies``."""
+    """Seconds for the collector's per-request work over ``bodies``: decode, check the spans'
+    ids, run the processors, and re-encode for the WAL if one changed the request."""
     started = time.perf_counter()
     for body in bodies:
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        for processor in processors:
-            request = processor.process(request)
-        if any(p.mutates for p in processors):  # as the collector: re-encode only if changed
+        request = decode(body, "protobuf")
+        encoded: EncodedRequest | None = EncodedRequest(body)
+        if reject_invalid(request, encoded)[0]:
+            encoded = None
+        request, encoded = run_processors(processors, request, encoded)
+        if encoded is None:
             request.SerializeToString()
     return time.perf_counter() - started
 

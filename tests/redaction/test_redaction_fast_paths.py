@@ -162,3 +162,21 @@ def test_window_patterns_never_match_the_empty_string() -> None:
     for detector in _WINDOW_DETECTORS:
         for pattern in detector.patterns:
             assert pattern.fullmatch("") is None
+
+
+_SCREEN_PIECES = [*_WINDOW_PIECES, "fe80", "::", ":", "1", "a", "2001:db8", "example.com", "."]
+
+
+@pytest.mark.parametrize("detector", [d for d in DETECTORS if d.screen], ids=lambda d: d.name)
+def test_a_screen_matches_wherever_its_prefilter_matches(detector: object) -> None:
+    """A detector's short screen form may flag more, never less, than its prefilter."""
+    prefilter = re.compile(detector.prefilter, re.ASCII | re.DOTALL)  # type: ignore[attr-defined]
+    screen = re.compile(detector.screen, re.ASCII | re.DOTALL)  # type: ignore[attr-defined]
+    rng = random.Random(5)
+    matched = 0
+    for _ in range(5000):
+        text = "".join(rng.choice(_SCREEN_PIECES) for _ in range(rng.randint(1, 30)))
+        for found in prefilter.finditer(text):
+            matched += 1
+            assert screen.search(found.group(0)), (text, found.group(0))
+    assert matched > 100

@@ -3,7 +3,8 @@
 Receivers hand raw (decompressed) bytes to :meth:`Ingest.export`; everything after that is
 protocol independent, so HTTP and gRPC make the same durability promise: the call returns only
 after the request's bytes are fsync'ed in the WAL. When no processor changed the request and no
-span was rejected, the original protobuf bytes are logged as received, skipping a re-encode.
+span was rejected, the original protobuf bytes are logged as received, skipping a re-encode;
+processors that can work on those bytes (``process_encoded``) get them too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agenttrace.collector._layout import PROBLEMS, RECORD_FIELDS, EncodedRequest
 from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown, error_kind
 from agenttrace.collector.metrics import CollectorMetrics
 from agenttrace.collector.processors.base import Forwarder, Processor
@@ -131,6 +133,40 @@ def _span_problem(span: Any) -> str:
     return ""
 
 
+def run_processors(
+    processors: Sequence[Processor], request: Any, encoded: EncodedRequest | None
+) -> tuple[Any, EncodedRequest | None]:
+    """Run ``processors`` in order; returns the request (``None``: dropped) and, while no
+    processor has changed it, ``encoded`` (the bytes to log as they are)."""
+    for processor in processors:
+        process_encoded = getattr(processor, "process_encoded", None)
+        if process_encoded is not None:
+            if encoded is None:
+                encoded = EncodedRequest(request.SerializeToString())
+            request, changed = process_encoded(request, encoded)
+        else:
+            request = processor.process(request)
+            changed = getattr(processor, "mutates", True)
+        if request is None:
+            return None, None
+        if changed:
+            encoded = None
+    return request, encoded
+
+
+def reject_invalid(request: Any, encoded: EncodedRequest | None) -> tuple[int, str]:
+    """:func:`reject_invalid_spans`, skipped when the layout shows every span is valid."""
+    if encoded is not None:
+        try:
+            records = encoded.layout.records
+        except ValueError:  # bytes the runtime accepted but the layout reader does not
+            pass
+        else:
+            if not any(records[PROBLEMS::RECORD_FIELDS]):
+                return 0, ""
+    return reject_invalid_spans(request)
+
+
 def decode(body: bytes, fmt: str) -> Any:
     if fmt == "json":
         from agenttrace.otlp_json import OtlpJsonError, decode_request
@@ -220,38 +256,40 @@ class Ingest:
 
     def _prepare_held(self, index: int, flush: Callable[[], Any]) -> _Prepared:
         released = flush()
+        encoded = None
         if released is not None:
-            released = self._process(released, start=index + 1)
+            released, encoded = self._process(released, None, start=index + 1)
         if released is None or not (kept := count_spans(released)):
             return _Prepared(None, None, 0, ExportResult())
-        return _Prepared(released.SerializeToString(), released, kept, ExportResult())
+        payload = encoded.data if encoded is not None else released.SerializeToString()
+        return _Prepared(payload, released, kept, ExportResult())
 
     def _prepare(self, body: bytes, fmt: str, protocol: str) -> _Prepared:
         """Decode, validate and process (CPU work, on the ingest thread)."""
         request = decode(body, fmt)
         spans = count_spans(request)
         self.metrics.spans_received.labels(protocol).inc(spans)
-        rejected, message = reject_invalid_spans(request)
+        encoded = EncodedRequest(body) if fmt == "protobuf" else None
+        rejected, message = reject_invalid(request, encoded)
         result = ExportResult(rejected, message)
         if rejected:
+            encoded = None
             self.metrics.spans_refused.labels("invalid_span").inc(rejected)
-        processed = self._process(request)
+        processed, encoded = self._process(request, encoded)
         kept = 0
         if processed is not None:
             kept = count_spans(processed) if self._mutating else spans - rejected
         self.metrics.spans_dropped.inc(spans - rejected - kept)
         if not kept:
             return _Prepared(None, None, 0, result)
-        reencode = fmt != "protobuf" or rejected or self._mutating
-        payload = processed.SerializeToString() if reencode else body
+        # Bytes no processor changed are logged as received, skipping a re-encode.
+        payload = encoded.data if encoded is not None else processed.SerializeToString()
         return _Prepared(payload, processed, kept, result)
 
-    def _process(self, request: Any, start: int = 0) -> Any:
-        for processor in self.processors[start:]:
-            request = processor.process(request)
-            if request is None:
-                return None
-        return request
+    def _process(
+        self, request: Any, encoded: EncodedRequest | None, start: int = 0
+    ) -> tuple[Any, EncodedRequest | None]:
+        return run_processors(self.processors[start:], request, encoded)
 
     def shutdown(self) -> None:
         self._cpu.shutdown(wait=True)

@@ -51,6 +51,14 @@ class Detector:
     # (the engine starts its searches there; tests/redaction/test_redaction_fast_paths.py).
     anchor: Literal["scan", "keyword", "window"] = "scan"
     window: tuple[int, int] = (0, 0)
+    # A shorter superset of ``prefilter`` for screens that need every match position in a
+    # large buffer (the collector screens whole requests): Hyperscan reports each end of every
+    # match, and an open-ended tail such as an email's domain has many; empty: ``prefilter``.
+    screen: str = ""
+
+    @property
+    def screen_prefilter(self) -> str:
+        return self.screen or self.prefilter
 
     def starts_token(self, text: str, start: int) -> bool:
         """The match is not glued to the preceding text (a JSON escape like ``\\n`` is a gap).
@@ -146,6 +154,7 @@ def _d(
     bound_prefilter: bool = True,
     anchor: Literal["scan", "keyword", "window"] = "scan",
     window: tuple[int, int] = (0, 0),
+    screen: str = "",
 ) -> Detector:
     sources = (pattern,) if isinstance(pattern, str) else pattern
     return Detector(
@@ -165,6 +174,7 @@ def _d(
         bound_prefilter=bound_prefilter,
         anchor=anchor,
         window=window,
+        screen=screen,
     )
 
 
@@ -397,6 +407,7 @@ DETECTORS: tuple[Detector, ...] = (
         validator=lambda m: v.email_ok(m.group(0)),
         anchor="window",
         window=(64, 300),
+        screen=r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.",
     ),
     _d(
         "credit_card",
@@ -498,6 +509,7 @@ DETECTORS: tuple[Detector, ...] = (
         precheck=r"::|:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"
         r"[0-9A-Fa-f]{1,4}:",
         validator=lambda m: v.ipv6_ok(m.group(0)),
+        screen=r"[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:",
     ),
 )
 

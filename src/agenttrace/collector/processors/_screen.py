@@ -1,11 +1,12 @@
-"""A cheap yes/no screen over a span's serialized bytes, so most spans skip the Python path.
+"""A cheap screen over a request's serialized bytes, so most spans skip the Python path.
 
 Walking a span's attributes from Python costs microseconds per attribute (every access builds
-a wrapper object), while ``SerializeToString`` and a Hyperscan pass over the bytes cost about as
-much as one attribute. Strings sit verbatim in OTLP protobuf bytes, so any pattern a span's
-name, keys or values match also matches its serialized form; extra matches across field
-boundaries only send a span down the precise path for nothing. A screen must therefore only be
-built from patterns without anchors that a neighbouring byte could defeat.
+a wrapper object), while one Hyperscan pass over the whole request costs a fraction of that per
+span. Strings sit verbatim in OTLP protobuf bytes, so any pattern a span's name, keys or values
+match also matches the request's bytes inside that span; each match is mapped back to the
+resource, scope or span holding it (:mod:`agenttrace.collector._layout`). Extra matches across
+field boundaries only send a unit down the precise path for nothing. A screen must therefore
+only be built from patterns without anchors that a neighbouring byte could defeat.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import itertools
 import re
 from collections.abc import Sequence
 from typing import Any
+
+from agenttrace.collector._layout import EncodedRequest
 
 hyperscan: Any
 try:  # service-side dependency (the collector extra); without it every span is screened in
@@ -40,7 +43,7 @@ class ByteScreen:
                 expressions=list(patterns),
                 ids=list(range(len(patterns))),
                 elements=len(patterns),
-                flags=[hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_DOTALL] * len(patterns),
+                flags=[hyperscan.HS_FLAG_DOTALL] * len(patterns),
             )
             self._database = database
             self._scratch = hyperscan.Scratch(database)
@@ -59,6 +62,22 @@ class ByteScreen:
         except hyperscan.ScanTerminated:
             return True
         return False
+
+    def units(self, encoded: EncodedRequest) -> dict[int, list[int]]:
+        """The resources, scopes and spans that match (indices into ``encoded.layout``), each
+        with the last byte offset of every match inside it; in wire order. Without a screen,
+        every unit, with no offsets."""
+        layout = encoded.layout
+        if self._pass_all:
+            return {index: [] for index in range(len(layout))}
+        last_bytes: list[int] = []
+        self._database.scan(
+            encoded.data,
+            match_event_handler=lambda _i, _s, end, _f, _c: last_bytes.append(end - 1),
+            scratch=self._scratch,
+        )
+        found = layout.units_at(last_bytes)
+        return {index: found[index] for index in sorted(found)}
 
 
 class RowScreen:

@@ -31,6 +31,12 @@ Contract for implementers:
   returns a request of released spans (or ``None``), which continues through the processors
   after this one, then the WAL and forwarders. Held spans were acknowledged before they are
   durable: document that for your processor.
+* Optional, for speed: ``process_encoded(request, encoded) -> (request | None, changed)``.
+  ``encoded`` (:class:`~agenttrace.collector._layout.EncodedRequest`) holds the request's
+  current protobuf bytes and their layout, so the processor can screen the bytes and touch
+  only the spans that need it. ``changed`` says whether it altered the request; while no
+  processor has, the next one gets the same bytes and the WAL stores them without a re-encode.
+  The collector calls it instead of ``process``, which must give the same result.
 * Optional: ``metrics() -> Mapping[str, float]`` returning cumulative counters
   (e.g. ``{"spans_redacted": 12}``); the collector exports each as
   ``agenttrace_processor_<key>_total{processor="<name>"}``.

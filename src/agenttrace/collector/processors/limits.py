@@ -17,9 +17,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from agenttrace import semconv
+from agenttrace.collector._layout import (
+    ATTRIBUTES,
+    END,
+    EVENTS,
+    KIND,
+    LINKS,
+    MOST_EVENT_ATTRIBUTES,
+    MOST_LINK_ATTRIBUTES,
+    RECORD_FIELDS,
+    RESOURCE_INDEX,
+    SPAN,
+    SPAN_INDEX,
+    START,
+    EncodedRequest,
+)
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._config import parse_dataclass, require_positive
-from agenttrace.collector.processors._otlp import iter_spans, set_attribute
+from agenttrace.collector.processors._otlp import set_attribute
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 
 _PRIORITY_PREFIXES = ("gen_ai.", "agenttrace.")
@@ -103,47 +118,57 @@ class LimitsProcessor:
         }
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
-        config = self._config
-        # No value can be longer than the whole request: one size check often clears them all.
-        check_sizes = request.ByteSize() > config.max_attribute_value_bytes
-        for _, _, span in iter_spans(request):
-            if self._within_limits(span, check_sizes):
-                continue
-            report: _SpanReport | None = None
-            if len(span.events) > config.max_events_per_span:
-                report = report or _SpanReport()
-                report.dropped_events = len(span.events) - config.max_events_per_span
-                del span.events[: report.dropped_events]
-            if len(span.links) > config.max_links_per_span:
-                report = report or _SpanReport()
-                report.dropped_links = len(span.links) - config.max_links_per_span
-                del span.links[config.max_links_per_span :]
-            report = self._limit_attributes(
-                span.attributes, config.max_attributes_per_span, "", report
-            )
-            for index, event in enumerate(span.events):
-                report = self._limit_attributes(
-                    event.attributes, config.max_attributes_per_event, f"events[{index}].", report
-                )
-            for index, link in enumerate(span.links):
-                report = self._limit_attributes(
-                    link.attributes, config.max_attributes_per_link, f"links[{index}].", report
-                )
-            if report is not None:
-                self._mark(span, report)
-        return request
+        return self.process_encoded(request, EncodedRequest(request.SerializeToString()))[0]
 
-    def _within_limits(self, span: Any, check_size: bool) -> bool:
-        """Cheap check first: a span smaller than the value limit holds no value beyond it."""
+    def process_encoded(
+        self, request: ExportTraceServiceRequest, encoded: EncodedRequest
+    ) -> tuple[ExportTraceServiceRequest, bool]:
+        """Checks the layout's counts: only spans over a limit are taken apart. A span no
+        longer than the value limit holds no value beyond it."""
         config = self._config
-        return (
-            (not check_size or span.ByteSize() <= config.max_attribute_value_bytes)
-            and len(span.attributes) <= config.max_attributes_per_span
-            and len(span.events) <= config.max_events_per_span
-            and len(span.links) <= config.max_links_per_span
-            and all(len(e.attributes) <= config.max_attributes_per_event for e in span.events)
-            and all(len(k.attributes) <= config.max_attributes_per_link for k in span.links)
-        )
+        records = encoded.layout.records
+        changed = False
+        for base in range(0, len(records), RECORD_FIELDS):
+            if records[base + KIND] != SPAN:
+                continue
+            if (
+                records[base + END] - records[base + START] > config.max_attribute_value_bytes
+                or records[base + ATTRIBUTES] > config.max_attributes_per_span
+                or records[base + EVENTS] > config.max_events_per_span
+                or records[base + LINKS] > config.max_links_per_span
+                or records[base + MOST_EVENT_ATTRIBUTES] > config.max_attributes_per_event
+                or records[base + MOST_LINK_ATTRIBUTES] > config.max_attributes_per_link
+            ):
+                r, s, i = records[base + RESOURCE_INDEX : base + SPAN_INDEX + 1]
+                span = request.resource_spans[r].scope_spans[s].spans[i]
+                changed = self._limit_span(span) or changed
+        return request, changed
+
+    def _limit_span(self, span: Any) -> bool:
+        """Bring one span within the limits; returns whether anything was cut."""
+        config = self._config
+        report: _SpanReport | None = None
+        if len(span.events) > config.max_events_per_span:
+            report = report or _SpanReport()
+            report.dropped_events = len(span.events) - config.max_events_per_span
+            del span.events[: report.dropped_events]
+        if len(span.links) > config.max_links_per_span:
+            report = report or _SpanReport()
+            report.dropped_links = len(span.links) - config.max_links_per_span
+            del span.links[config.max_links_per_span :]
+        report = self._limit_attributes(span.attributes, config.max_attributes_per_span, "", report)
+        for index, event in enumerate(span.events):
+            report = self._limit_attributes(
+                event.attributes, config.max_attributes_per_event, f"events[{index}].", report
+            )
+        for index, link in enumerate(span.links):
+            report = self._limit_attributes(
+                link.attributes, config.max_attributes_per_link, f"links[{index}].", report
+            )
+        if report is None:
+            return False
+        self._mark(span, report)
+        return True
 
     def _limit_attributes(
         self, attributes: Any, max_count: int, key_prefix: str, report: _SpanReport | None

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from agenttrace import semconv
+from agenttrace.collector._layout import SPAN, EncodedRequest
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors import _messages
 from agenttrace.collector.processors._config import parse_dataclass
@@ -228,21 +229,28 @@ class NormalizeProcessor:
         )
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
-        screen = self._screen
-        # Most batches speak the convention already: one pass over the whole request clears
-        # them, and only a batch that matches is screened span by span.
-        foreign = screen.matches(request.SerializeToString())
+        return self.process_encoded(request, EncodedRequest(request.SerializeToString()))[0]
+
+    def process_encoded(
+        self, request: ExportTraceServiceRequest, encoded: EncodedRequest
+    ) -> tuple[ExportTraceServiceRequest, bool]:
+        changed = False
         schema_url = semconv.SCHEMA_URL if self._config.set_schema_url else None
-        for resource_spans in request.resource_spans:
-            for scope_spans in resource_spans.scope_spans:
-                if schema_url is not None:
-                    scope_spans.schema_url = schema_url
-                if not foreign:
-                    continue
-                for span in scope_spans.spans:
-                    if screen.matches(span.SerializeToString()):
-                        self._normalize_span(span)
-        return request
+        if schema_url is not None:
+            for resource_spans in request.resource_spans:
+                for scope_spans in resource_spans.scope_spans:
+                    if scope_spans.schema_url != schema_url:
+                        scope_spans.schema_url = schema_url
+                        changed = True
+        # Most batches speak the convention already: one pass over the request's bytes clears
+        # them, and only the spans it flags are taken apart.
+        layout = encoded.layout
+        normalized = self._counters["spans_normalized"]
+        for index in self._screen.units(encoded):
+            kind, r, s, i = layout.unit(index)[:4]
+            if kind == SPAN:
+                self._normalize_span(request.resource_spans[r].scope_spans[s].spans[i])
+        return request, changed or self._counters["spans_normalized"] != normalized
 
     def _normalize_span(self, span: Any) -> None:
         work = self._collect(span)

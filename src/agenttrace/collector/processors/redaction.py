@@ -17,9 +17,9 @@ The processor's section is the same block ``agenttrace redact --config`` reads u
 ``redaction:`` (``mode``, ``detectors``, ``allow``, ``block``, ``ignore``, ``json_keys``, ...),
 or ``config_file: path`` naming a file that command reads.
 
-Speed: most values hold nothing sensitive. Each span's serialized bytes (and each resource's
-and scope's) first pass a Hyperscan screen built from the detectors' prefilters and the secret
-key names; only those that match are taken apart. Bytes values and trace states sit verbatim
+Speed: most values hold nothing sensitive. The request's serialized bytes first pass one
+Hyperscan screen built from the detectors' prefilters and the secret key names; only the
+spans, resources and scopes holding a match are taken apart. Bytes values and trace states sit verbatim
 in those bytes, and the detectors' ASCII classes see a byte exactly as its latin-1 character,
 so the screen covers them too. The strings of what matched are then screened together
 (:class:`BatchPrefilter`: one Hyperscan scan over all of them with the engine's column
@@ -30,10 +30,30 @@ without a search unless the owner already carries some.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agenttrace.collector._layout import (
+    END,
+    RESOURCE,
+    SCOPE,
+    SLOT_ATTRIBUTE,
+    SLOT_END,
+    SLOT_EVENT_ATTRIBUTE,
+    SLOT_EVENT_NAME,
+    SLOT_FIELDS,
+    SLOT_LINK_ATTRIBUTE,
+    SLOT_LINK_TRACE_STATE,
+    SLOT_NAME,
+    SLOT_START,
+    SLOT_STATUS,
+    SLOT_TRACE_STATE,
+    START,
+    EncodedRequest,
+    span_slots,
+)
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import AttrValue, set_value, to_python
 from agenttrace.collector.processors._screen import ByteScreen, RowScreen, hyperscan_available
@@ -108,7 +128,7 @@ def screen_patterns(redactor: Redactor) -> list[bytes]:
 
     With block rules configured there is no screen: a rule can name any key.
     """
-    patterns = [d.prefilter.encode() for d in redactor.detectors]
+    patterns = [d.screen_prefilter.encode() for d in redactor.detectors]
     patterns.append(JSON_ESCAPE_PREFILTER.encode())
     patterns.append(b"(?i)(?:" + "|".join(_EXTRA_KEY_WORDS).encode() + b")")
     for key_regex in (SECRET_KEY, GENERIC_SECRET_KEY):
@@ -217,35 +237,45 @@ class RedactionProcessor:
         self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
+        return self.process_encoded(request, EncodedRequest(request.SerializeToString()))[0]
+
+    def process_encoded(
+        self, request: ExportTraceServiceRequest, encoded: EncodedRequest
+    ) -> tuple[ExportTraceServiceRequest, bool]:
         if not self._enabled:
-            return request
+            return request, False
         batch = _Batch()
-        screen = self._screen
-        for resource_spans in request.resource_spans:
-            resource = resource_spans.resource
-            if screen.matches(resource.SerializeToString()):
-                owner = batch.add_owner(resource.attributes, is_span=False)
-                self._gather_attributes(resource.attributes, "resource.", owner, batch, own=True)
-            for scope_spans in resource_spans.scope_spans:
-                scope = scope_spans.scope
-                if screen.matches(scope.SerializeToString()):
-                    self._gather_scope(scope, batch)
-                for span in scope_spans.spans:
-                    if screen.matches(span.SerializeToString()):
-                        self._gather_span(span, batch)
+        layout = encoded.layout
+        for index, offsets in self._screen.units(encoded).items():
+            record = layout.unit(index)
+            kind, r, s, i = record[:4]
+            resource_spans = request.resource_spans[r]
+            if kind == RESOURCE:
+                attributes = resource_spans.resource.attributes
+                owner = batch.add_owner(attributes, is_span=False)
+                self._gather_attributes(attributes, "resource.", owner, batch, own=True)
+            elif kind == SCOPE:
+                self._gather_scope(resource_spans.scope_spans[s].scope, batch)
+            elif offsets:
+                span = resource_spans.scope_spans[s].spans[i]
+                self._gather_matched(span, encoded, record, offsets, batch)
+            else:  # no screen (block rules can name any key): every part of every span
+                self._gather_span(resource_spans.scope_spans[s].spans[i], batch)
         candidates = self._prefilter.candidates(batch.texts)
         for index, slot in enumerate(batch.slots):
             if index not in candidates and not slot[5]:
                 continue
             self._counters["candidates"] += 1
             self._redact_slot(slot, batch.summaries[slot[4]])
+        changed = False
         for attributes, summary, is_span, summarized in zip(
             batch.holders, batch.summaries, batch.is_span, batch.summarized, strict=True
         ):
             if summary:
+                changed = True
                 self._counters["spans_redacted"] += is_span
                 _write_summary(attributes, summary, replace=summarized)
-        return request
+        return request, changed
 
     def _gather_scope(self, scope: Any, batch: _Batch) -> None:
         owner = batch.add_owner(scope.attributes, is_span=False)
@@ -276,34 +306,82 @@ class RedactionProcessor:
         self, attributes: Any, prefix: str, owner: int, batch: _Batch, *, own: bool = False
     ) -> None:
         """``own``: these are the attributes the owner's summary is written to."""
-        forced_keys = self._forced_keys
         for kv in attributes:
-            key = kv.key
-            if own and key.startswith(_SUMMARY_PREFIX):
+            if own and kv.key.startswith(_SUMMARY_PREFIX):
                 batch.summarized[owner] = True
-            value = kv.value
-            which = value.WhichOneof("value")
-            if which == "string_value":
-                forced = forced_keys.get(key)
-                if forced is None:
-                    forced = self._key_forces_precise(key)
-                batch.add(("attr", attributes, kv, prefix, owner, forced), value.string_value)
-            elif which == "array_value":
-                texts, nested = _array_texts(value.array_value.values)
-                forced = nested or self._key_forces_precise(key)
-                # One text for the whole array: the screen joins texts by newlines anyway.
-                text = "" if forced else "\n".join(texts)
-                batch.add(("attr", attributes, kv, prefix, owner, forced), text)
-            elif which == "kvlist_value":  # nested maps are rare: always take the precise path
-                batch.add(("attr", attributes, kv, prefix, owner, True), "")
-            elif which == "bytes_value":
+            self._gather_attribute(attributes, kv, prefix, owner, batch)
+
+    def _gather_attribute(
+        self, attributes: Any, kv: Any, prefix: str, owner: int, batch: _Batch
+    ) -> None:
+        key = kv.key
+        value = kv.value
+        which = value.WhichOneof("value")
+        if which == "string_value":
+            forced = self._forced_keys.get(key)
+            if forced is None:
                 forced = self._key_forces_precise(key)
-                text = "" if forced else _bytes_text(value.bytes_value)[0]
-                batch.add(("attr", attributes, kv, prefix, owner, forced), text)
-            elif which is not None and self._key_forces_precise(key):
-                # A number or a boolean holds no text to find; only a rule on its key (block)
-                # changes it, into the marker string.
-                batch.add(("attr", attributes, kv, prefix, owner, True), "")
+            batch.add(("attr", attributes, kv, prefix, owner, forced), value.string_value)
+        elif which == "array_value":
+            texts, nested = _array_texts(value.array_value.values)
+            forced = nested or self._key_forces_precise(key)
+            # One text for the whole array: the screen joins texts by newlines anyway.
+            text = "" if forced else "\n".join(texts)
+            batch.add(("attr", attributes, kv, prefix, owner, forced), text)
+        elif which == "kvlist_value":  # nested maps are rare: always take the precise path
+            batch.add(("attr", attributes, kv, prefix, owner, True), "")
+        elif which == "bytes_value":
+            forced = self._key_forces_precise(key)
+            text = "" if forced else _bytes_text(value.bytes_value)[0]
+            batch.add(("attr", attributes, kv, prefix, owner, forced), text)
+        elif which is not None and self._key_forces_precise(key):
+            # A number or a boolean holds no text to find; only a rule on its key (block)
+            # changes it, into the marker string.
+            batch.add(("attr", attributes, kv, prefix, owner, True), "")
+
+    def _gather_matched(
+        self, span: Any, encoded: EncodedRequest, record: Any, offsets: list[int], batch: _Batch
+    ) -> None:
+        """Only the parts of ``span`` the byte screen matched inside (its name, an attribute,
+        an event's name, ...), found from the match offsets and the span's slot layout."""
+        slots = span_slots(encoded.data, record[START], record[END])
+        starts = slots[SLOT_START::SLOT_FIELDS]
+        matched: set[int] = set()
+        for offset in offsets:
+            slot = bisect.bisect_right(starts, offset) - 1
+            if slot >= 0 and offset < slots[slot * SLOT_FIELDS + SLOT_END]:
+                matched.add(slot)
+        if not matched:
+            return
+        owner = batch.add_owner(span.attributes, is_span=True)
+        # Not known without reading every key; replacing in place is right either way.
+        batch.summarized[owner] = True
+        for slot in sorted(matched):
+            kind, index, within = slots[slot * SLOT_FIELDS : slot * SLOT_FIELDS + 3]
+            if kind == SLOT_NAME:
+                batch.add_field("text", span, "name", "name", owner)
+            elif kind == SLOT_TRACE_STATE:
+                batch.add_field("trace_state", span, "trace_state", "trace_state", owner)
+            elif kind == SLOT_STATUS:
+                if span.status.message:
+                    batch.add_field("text", span.status, "message", "status.message", owner)
+            elif kind == SLOT_ATTRIBUTE:
+                self._gather_attribute(span.attributes, span.attributes[index], "", owner, batch)
+            elif kind == SLOT_EVENT_NAME:
+                event = span.events[index]
+                batch.add_field("text", event, "name", f"events[{index}].name", owner)
+            elif kind == SLOT_EVENT_ATTRIBUTE:
+                attributes = span.events[index].attributes
+                prefix = f"events[{index}]."
+                self._gather_attribute(attributes, attributes[within], prefix, owner, batch)
+            elif kind == SLOT_LINK_TRACE_STATE:
+                link = span.links[index]
+                where = f"links[{index}].trace_state"
+                batch.add_field("trace_state", link, "trace_state", where, owner)
+            elif kind == SLOT_LINK_ATTRIBUTE:
+                attributes = span.links[index].attributes
+                prefix = f"links[{index}]."
+                self._gather_attribute(attributes, attributes[within], prefix, owner, batch)
 
     def _key_forces_precise(self, key: str) -> bool:
         """Whether the key alone can make a value secret (secret-like name or a block rule)."""

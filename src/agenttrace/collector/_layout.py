@@ -1,0 +1,282 @@
+"""Where each resource, scope and span of a serialized trace request lies, and what it holds.
+
+Processors screen a request's bytes in one pass and take apart only the spans that need it;
+this tells them which span a byte offset belongs to, and gives the per-span counts the limits
+check and the id/time checks the receiver makes, without touching the protobuf runtime.
+
+The C accelerator (``agenttrace.collector._wire``, built at install time where a compiler
+exists) and :func:`_python_layout` produce the same records; the fallback is slower, not
+different.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+_native_layout: Callable[[bytes], bytes] | None
+_native_span_slots: Callable[[bytes, int, int], bytes] | None
+try:
+    from agenttrace.collector._wire import layout as _native_layout
+    from agenttrace.collector._wire import span_slots as _native_span_slots
+except ImportError:  # pragma: no cover - no compiler at install time
+    _native_layout = _native_span_slots = None
+
+RESOURCE, SCOPE, SPAN = 0, 1, 2
+# Problem bits of a span record.
+BAD_TRACE_ID, BAD_SPAN_ID, BAD_PARENT_ID, BAD_TIME = 1, 2, 4, 8
+RECORD_FIELDS = 12
+# Record fields, in order.
+(
+    KIND,
+    RESOURCE_INDEX,
+    SCOPE_INDEX,
+    SPAN_INDEX,
+    START,
+    END,
+    ATTRIBUTES,
+    EVENTS,
+    LINKS,
+    MOST_EVENT_ATTRIBUTES,
+    MOST_LINK_ATTRIBUTES,
+    PROBLEMS,
+) = range(RECORD_FIELDS)
+
+# Slot records of one span (:func:`span_slots`): kind, index, index within, start, end.
+SLOT_FIELDS = 5
+SLOT_START, SLOT_END = 3, 4
+(
+    SLOT_NAME,
+    SLOT_TRACE_STATE,
+    SLOT_STATUS,
+    SLOT_ATTRIBUTE,
+    SLOT_EVENT_NAME,
+    SLOT_EVENT_ATTRIBUTE,
+    SLOT_LINK_TRACE_STATE,
+    SLOT_LINK_ATTRIBUTE,
+) = range(8)
+
+_INT64_LIMIT = 1 << 63
+
+
+def native_available() -> bool:
+    return _native_layout is not None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The unit records of one serialized request (see ``_wire.c`` for the fields)."""
+
+    records: Sequence[int]
+
+    @classmethod
+    def of(cls, data: bytes) -> Layout:
+        """Raises ``ValueError`` on bytes that are not a well-formed request."""
+        if _native_layout is not None:
+            return cls(memoryview(_native_layout(data)).cast("q"))
+        return cls(_python_layout(data))
+
+    def __len__(self) -> int:
+        return len(self.records) // RECORD_FIELDS
+
+    def unit(self, index: int) -> Sequence[int]:
+        base = index * RECORD_FIELDS
+        return self.records[base : base + RECORD_FIELDS]
+
+    def units_at(self, offsets: Sequence[int]) -> dict[int, list[int]]:
+        """The units holding the byte offsets, each with its offsets; offsets in no unit (the
+        framing between them) are ignored."""
+        records = self.records
+        starts = records[START::RECORD_FIELDS]
+        found: dict[int, list[int]] = {}
+        for offset in offsets:
+            index = bisect.bisect_right(starts, offset) - 1
+            if index >= 0 and offset < records[index * RECORD_FIELDS + END]:
+                found.setdefault(index, []).append(offset)
+        return found
+
+
+def span_slots(data: bytes, start: int, end: int) -> Sequence[int]:
+    """Where the name, trace state, status, attributes, events' names and attributes, and
+    links' trace states and attributes of the span in ``data[start:end]`` lie: packed records
+    of :data:`SLOT_FIELDS` values, in wire order."""
+    if _native_span_slots is not None:
+        return memoryview(_native_span_slots(data, start, end)).cast("q")
+    return _python_span_slots(data, start, end)
+
+
+# -- the pure-Python twin of _wire.c --------------------------------------------------------
+
+
+def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= end:
+            raise ValueError("malformed OTLP protobuf: truncated varint")
+        if shift >= 64:
+            raise ValueError("malformed OTLP protobuf: varint longer than 10 bytes")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value & 0xFFFFFFFFFFFFFFFF, pos
+        shift += 7
+
+
+def _fields(data: bytes, pos: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(number, wire type, payload start, payload end) of every field in ``data[pos:end]``."""
+    out = []
+    while pos < end:
+        tag, pos = _varint(data, pos, end)
+        number, wire = tag >> 3, tag & 7
+        if number == 0:
+            raise ValueError("malformed OTLP protobuf: field number 0")
+        if wire == 0:
+            start = pos
+            _, pos = _varint(data, pos, end)
+        elif wire in (1, 5):
+            start = pos
+            pos += 8 if wire == 1 else 4
+            if pos > end:
+                raise ValueError("malformed OTLP protobuf: truncated fixed-width field")
+        elif wire == 2:
+            length, pos = _varint(data, pos, end)
+            if length > end - pos:
+                raise ValueError("malformed OTLP protobuf: length beyond the end of its message")
+            start = pos
+            pos += length
+        else:
+            raise ValueError(
+                "malformed OTLP protobuf: unsupported wire type (groups are not used by OTLP)"
+            )
+        out.append((number, wire, start, pos))
+    return out
+
+
+def _count(data: bytes, start: int, end: int, wanted: int) -> int:
+    return sum(1 for n, w, _, _ in _fields(data, start, end) if n == wanted and w == 2)
+
+
+def _span(data: bytes, start: int, end: int, record: list[int]) -> None:
+    trace_id = span_id = b""
+    parent_len = begin = finish = 0
+    for number, wire, a, b in _fields(data, start, end):
+        if number == 1 and wire == 2:
+            trace_id = data[a:b]
+        elif number == 2 and wire == 2:
+            span_id = data[a:b]
+        elif number == 4 and wire == 2:
+            parent_len = b - a
+        elif number == 7 and wire == 1:
+            begin = int.from_bytes(data[a:b], "little")
+        elif number == 8 and wire == 1:
+            finish = int.from_bytes(data[a:b], "little")
+        elif number == 9 and wire == 2:
+            record[ATTRIBUTES] += 1
+        elif number == 11 and wire == 2:
+            record[EVENTS] += 1
+            most = record[MOST_EVENT_ATTRIBUTES]
+            record[MOST_EVENT_ATTRIBUTES] = max(most, _count(data, a, b, 3))
+        elif number == 13 and wire == 2:
+            record[LINKS] += 1
+            most = record[MOST_LINK_ATTRIBUTES]
+            record[MOST_LINK_ATTRIBUTES] = max(most, _count(data, a, b, 4))
+    problems = 0
+    if len(trace_id) != 16 or not any(trace_id):
+        problems |= BAD_TRACE_ID
+    if len(span_id) != 8 or not any(span_id):
+        problems |= BAD_SPAN_ID
+    if parent_len not in (0, 8):
+        problems |= BAD_PARENT_ID
+    if begin >= _INT64_LIMIT or finish >= _INT64_LIMIT:
+        problems |= BAD_TIME
+    record[PROBLEMS] = problems
+
+
+def _python_span_slots(data: bytes, start: int, end: int) -> array[int]:
+    slots = array("q")
+    counts = {9: 0, 11: 0, 13: 0}
+    singles = {5: SLOT_NAME, 3: SLOT_TRACE_STATE, 15: SLOT_STATUS}
+    nested = {11: (2, SLOT_EVENT_NAME, 3, SLOT_EVENT_ATTRIBUTE)}
+    nested[13] = (3, SLOT_LINK_TRACE_STATE, 4, SLOT_LINK_ATTRIBUTE)
+    for number, wire, a, b in _fields(data, start, end):
+        if wire != 2:
+            continue
+        if number in singles:
+            slots.extend((singles[number], -1, -1, a, b))
+        elif number == 9:
+            slots.extend((SLOT_ATTRIBUTE, counts[9], -1, a, b))
+            counts[9] += 1
+        elif number in nested:
+            text_field, text_kind, attribute_field, attribute_kind = nested[number]
+            index, attribute = counts[number], 0
+            for inner, inner_wire, c, d in _fields(data, a, b):
+                if inner_wire != 2:
+                    continue
+                if inner == text_field:
+                    slots.extend((text_kind, index, -1, c, d))
+                elif inner == attribute_field:
+                    slots.extend((attribute_kind, index, attribute, c, d))
+                    attribute += 1
+            counts[number] += 1
+    return slots
+
+
+def _python_layout(data: bytes) -> array[int]:
+    records = array("q")
+    end = len(data)
+
+    def unit(kind: int, r: int, s: int, i: int, a: int, b: int) -> list[int]:
+        return [kind, r, s, i, a, b] + [0] * (RECORD_FIELDS - 6)
+
+    resource_index = 0
+    for number, wire, a, b in _fields(data, 0, end):
+        if number != 1 or wire != 2:
+            continue
+        scope_index = 0
+        for rn, rw, ra, rb in _fields(data, a, b):
+            if rw != 2:
+                continue
+            if rn == 1:
+                record = unit(RESOURCE, resource_index, -1, -1, ra, rb)
+                record[ATTRIBUTES] = _count(data, ra, rb, 1)
+                records.extend(record)
+            elif rn == 2:
+                span_index = 0
+                for sn, sw, sa, sb in _fields(data, ra, rb):
+                    if sw != 2:
+                        continue
+                    if sn == 1:
+                        record = unit(SCOPE, resource_index, scope_index, -1, sa, sb)
+                        record[ATTRIBUTES] = _count(data, sa, sb, 3)
+                        records.extend(record)
+                    elif sn == 2:
+                        record = unit(SPAN, resource_index, scope_index, span_index, sa, sb)
+                        _span(data, sa, sb, record)
+                        records.extend(record)
+                        span_index += 1
+                scope_index += 1
+        resource_index += 1
+    return records
+
+
+class EncodedRequest:
+    """A request's current protobuf bytes, with their layout read once on first use.
+
+    Passed along the pipeline while no processor has changed the request, so each one screens
+    the same bytes instead of serializing the request again.
+    """
+
+    __slots__ = ("_layout", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._layout: Layout | None = None
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            self._layout = Layout.of(self.data)
+        return self._layout

@@ -1,0 +1,180 @@
+"""The wire layout of trace requests: the C reader and its pure-Python twin agree, and every
+record points at the bytes the protobuf runtime itself produces for that part."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agenttrace.collector import _layout, _wire
+from agenttrace.collector._layout import (
+    ATTRIBUTES,
+    END,
+    EVENTS,
+    KIND,
+    LINKS,
+    MOST_EVENT_ATTRIBUTES,
+    MOST_LINK_ATTRIBUTES,
+    PROBLEMS,
+    RECORD_FIELDS,
+    SCOPE,
+    SLOT_FIELDS,
+    SPAN,
+    START,
+    Layout,
+)
+
+
+def _request(seed: int) -> ExportTraceServiceRequest:
+    rng = random.Random(seed)
+    request = ExportTraceServiceRequest()
+    for r in range(rng.randint(1, 3)):
+        resource_spans = request.resource_spans.add()
+        if rng.random() < 0.8:
+            resource_spans.resource.attributes.add(key="service.name").value.string_value = f"s{r}"
+        for _ in range(rng.randint(0, 3)):
+            scope_spans = resource_spans.scope_spans.add()
+            if rng.random() < 0.5:
+                scope_spans.scope.name = "scope"
+                scope_spans.scope.attributes.add(key="k").value.int_value = 1
+            for i in range(rng.randint(0, 4)):
+                span = scope_spans.spans.add()
+                span.trace_id = rng.choice([rng.randbytes(16), bytes(16), rng.randbytes(15)])
+                span.span_id = rng.choice([rng.randbytes(8), bytes(8), b"", rng.randbytes(9)])
+                span.parent_span_id = rng.choice([b"", rng.randbytes(8), rng.randbytes(3)])
+                span.start_time_unix_nano = rng.choice([1, 2**63, 2**64 - 1, 1_700_000_000])
+                span.end_time_unix_nano = span.start_time_unix_nano
+                span.name = rng.choice(["", "chat", "é" * 40])
+                span.trace_state = rng.choice(["", "a=b,c=d"])
+                span.status.message = rng.choice(["", "boom"])
+                for a in range(rng.randint(0, 5)):
+                    span.attributes.add(key=f"a{a}").value.string_value = "x" * rng.randint(0, 300)
+                for e in range(rng.randint(0, 3)):
+                    event = span.events.add(name=f"event{e}")
+                    for a in range(rng.randint(0, 4)):
+                        event.attributes.add(key=f"e{a}").value.bool_value = True
+                for _ in range(rng.randint(0, 2)):
+                    link = span.links.add(trace_id=bytes(16), span_id=bytes(8))
+                    link.trace_state = rng.choice(["", "k=v"])
+                    for a in range(rng.randint(0, 3)):
+                        link.attributes.add(key=f"l{a}").value.double_value = 1.5
+                span.dropped_attributes_count = i
+    return request
+
+
+def _spans(request: ExportTraceServiceRequest) -> list[tuple[int, int, int]]:
+    return [
+        (r, s, i)
+        for r, rs in enumerate(request.resource_spans)
+        for s, ss in enumerate(rs.scope_spans)
+        for i in range(len(ss.spans))
+    ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_native_and_python_layouts_agree_and_match_the_runtime(seed: int) -> None:
+    request = _request(seed)
+    data = request.SerializeToString()
+    native = list(memoryview(_wire.layout(data)).cast("q"))
+    assert native == list(_layout._python_layout(data))
+    layout = Layout.of(data)
+    spans = [layout.unit(u) for u in range(len(layout)) if layout.unit(u)[KIND] == SPAN]
+    assert [(u[1], u[2], u[3]) for u in spans] == _spans(request)
+    for record in spans:
+        span = request.resource_spans[record[1]].scope_spans[record[2]].spans[record[3]]
+        assert data[record[START] : record[END]] == span.SerializeToString()
+        assert record[ATTRIBUTES] == len(span.attributes)
+        assert record[EVENTS] == len(span.events)
+        assert record[LINKS] == len(span.links)
+        assert record[MOST_EVENT_ATTRIBUTES] == max(
+            (len(e.attributes) for e in span.events), default=0
+        )
+        assert record[MOST_LINK_ATTRIBUTES] == max(
+            (len(k.attributes) for k in span.links), default=0
+        )
+        bad = (
+            len(span.trace_id) != 16 or not any(span.trace_id),
+            len(span.span_id) != 8 or not any(span.span_id),
+            len(span.parent_span_id) not in (0, 8),
+            span.start_time_unix_nano >= 2**63,
+        )
+        assert record[PROBLEMS] == sum(bit << n for n, bit in enumerate(bad))
+        _check_slots(data, record, span)
+    for u in range(len(layout)):
+        record = layout.unit(u)
+        if record[KIND] == SCOPE:
+            scope = request.resource_spans[record[1]].scope_spans[record[2]].scope
+            assert data[record[START] : record[END]] == scope.SerializeToString()
+
+
+def _check_slots(data: bytes, record: Sequence[int], span: Any) -> None:
+    start, end = record[START], record[END]
+    slots = list(memoryview(_wire.span_slots(data, start, end)).cast("q"))
+    assert slots == list(_layout._python_span_slots(data, start, end))
+    expected = []
+    if span.trace_state:
+        expected.append((_layout.SLOT_TRACE_STATE, -1, -1, span.trace_state.encode()))
+    if span.name:
+        expected.append((_layout.SLOT_NAME, -1, -1, span.name.encode()))
+    for k, kv in enumerate(span.attributes):
+        expected.append((_layout.SLOT_ATTRIBUTE, k, -1, kv.SerializeToString()))
+    for e, event in enumerate(span.events):
+        expected.append((_layout.SLOT_EVENT_NAME, e, -1, event.name.encode()))
+        for k, kv in enumerate(event.attributes):
+            expected.append((_layout.SLOT_EVENT_ATTRIBUTE, e, k, kv.SerializeToString()))
+    for n, link in enumerate(span.links):
+        if link.trace_state:
+            expected.append((_layout.SLOT_LINK_TRACE_STATE, n, -1, link.trace_state.encode()))
+        for k, kv in enumerate(link.attributes):
+            expected.append((_layout.SLOT_LINK_ATTRIBUTE, n, k, kv.SerializeToString()))
+    if span.HasField("status"):
+        expected.append((_layout.SLOT_STATUS, -1, -1, span.status.SerializeToString()))
+    got = [
+        (kind, index, within, data[a:b])
+        for kind, index, within, a, b in zip(*[iter(slots)] * SLOT_FIELDS, strict=True)
+    ]
+    assert sorted(got) == sorted(expected)
+
+
+def test_units_at_maps_offsets_to_the_unit_holding_them() -> None:
+    request = _request(3)
+    data = request.SerializeToString()
+    layout = Layout.of(data)
+    records = layout.records
+    for u in range(len(layout)):
+        start, end = records[u * RECORD_FIELDS + START], records[u * RECORD_FIELDS + END]
+        if end > start:
+            assert layout.units_at([start, end - 1]) == {u: [start, end - 1]}
+    assert layout.units_at([0]) == {}  # the framing of the first resource_spans
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"\x0a\x05abc", "length beyond the end of its message"),
+        (b"\x0a", "truncated varint"),
+        (b"\x0b", "unsupported wire type"),
+        (b"\x00\x01", "field number 0"),
+        (b"\x0a\x03\x12\x01\x15", "truncated"),
+    ],
+)
+def test_malformed_bytes_are_refused_by_both_readers(data: bytes, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        _wire.layout(data)
+    with pytest.raises(ValueError, match=problem):
+        _layout._python_layout(data)
+
+
+def test_unknown_fields_of_every_wire_type_are_skipped() -> None:
+    request = _request(7)
+    # field 99 as varint, fixed64, length-delimited and fixed32, after the real content
+    unknown = b"\x98\x06\x01" + b"\x99\x06" + bytes(8) + b"\x9a\x06\x02ab" + b"\x9d\x06" + bytes(4)
+    data = request.SerializeToString() + unknown
+    assert list(memoryview(_wire.layout(data)).cast("q")) == list(
+        memoryview(_wire.layout(request.SerializeToString())).cast("q")
+    )
+    assert list(_layout._python_layout(data)) == list(_layout._python_layout(data[: -len(unknown)]))
