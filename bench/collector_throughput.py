@@ -7,6 +7,8 @@ it with its own load generator from a second process, and reports in the same ru
 
 * acknowledged spans/s per protocol, and as a ratio of the pure protobuf parse rate of the
   same requests (the ceiling for any Python receiver);
+* sustained spans/s: the acknowledged spans over the load's duration plus the time the
+  publisher then needs until the last of them is in Parquet;
 * bytes per span in Parquet against bytes per span in the OTLP protobuf request;
 * peak RSS of the collector (receiver + publisher processes) while clients push past the
   sustainable rate with a memory bound, and how much of the excess was answered 429.
@@ -375,6 +377,27 @@ def start_collector(
     )
 
 
+def published_spans(collector: Any) -> float:
+    """The collector's count of spans written to Parquet, from its /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{collector.http_url}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("agenttrace_collector_spans_published_total "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def wait_published(collector: Any, target: float, timeout_s: float = 600.0) -> float:
+    """Seconds until ``target`` spans are in Parquet (the WAL backlog has drained)."""
+    started = time.monotonic()
+    while published_spans(collector) < target:
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError(f"fewer than {target:.0f} spans published after {timeout_s} s")
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
 def measure_ingest(
     workdir: Path,
     name: str,
@@ -392,11 +415,19 @@ def measure_ingest(
             ("grpc", collector.grpc_endpoint, pb),
             ("json", collector.http_traces_url, js),
         ):
+            published = published_spans(collector)
             result = run_load(protocol, target, bodies, args.concurrency, args.seconds)
+            drain = wait_published(collector, published + result["acked_spans"])
             rates[protocol] = result["acked_spans"] / result["seconds"]
+            # Sustained: acknowledged spans over the time until the last of them is in Parquet.
+            sustained = result["acked_spans"] / (result["seconds"] + drain)
+            rates[f"{protocol}_sustained"] = sustained
+            rates[f"{protocol}_drain_seconds"] = drain
             rates[f"{protocol}_statuses"] = result["statuses"]
             print(
-                f"  {name} {protocol}: {rates[protocol]:,.0f} spans/s {result['statuses']}",
+                f"  {name} {protocol}: acked {rates[protocol]:,.0f} spans/s, in Parquet "
+                f"{drain:.1f} s after the load: sustained {sustained:,.0f} spans/s "
+                f"{result['statuses']}",
                 flush=True,
             )
     finally:

@@ -95,3 +95,17 @@ def test_block_and_drop_apply_to_any_value_type() -> None:
     resource = request.resource_spans[0].resource.attributes
     assert [kv.key for kv in resource if not kv.key.startswith("agenttrace.redaction.")] == []
     assert len(attributes["nested"].kvlist_value.values) == 0
+
+
+def test_a_second_redaction_replaces_the_summary_in_place() -> None:
+    request = _request()
+    processor = RedactionProcessor(RedactionProcessorConfig(RedactionConfig()))
+    processor.process(request)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.attributes.append(_kv("later", f"mail {EMAIL}"))
+    processor.process(request)
+    keys = [kv.key for kv in span.attributes]
+    assert keys.count("agenttrace.redaction.count") == 1
+    attributes = {kv.key: kv.value for kv in span.attributes}
+    assert attributes["later"].string_value == "mail [REDACTED:email]"
+    assert attributes["agenttrace.redaction.count"].int_value == 1  # the second pass's findings

@@ -86,27 +86,25 @@ def iter_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
 def chunk_to_table(payloads: list[bytes]) -> Any:
     """Convert a chunk in sub-batches of :data:`CONVERT_BATCH_BYTES`.
 
-    Conversion builds Python objects several times the size of the Arrow result; doing it a
-    few requests at a time and concatenating the compact Arrow tables keeps the peak low.
+    Conversion needs working memory several times the size of the Arrow result (Python
+    objects on the fallback path); doing it a few requests at a time and concatenating the
+    compact Arrow tables keeps the peak low.
     """
     import pyarrow as pa
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-    from agenttrace.store.convert import requests_to_table
+    from agenttrace.store.convert import payloads_to_table
 
     tables = []
-    batch: list[Any] = []
+    batch: list[bytes] = []
     size = 0
     for payload in payloads:
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(payload)
-        batch.append(request)
+        batch.append(payload)
         size += len(payload)
         if size >= CONVERT_BATCH_BYTES:
-            tables.append(requests_to_table(batch))
+            tables.append(payloads_to_table(batch))
             batch, size = [], 0
     if batch:
-        tables.append(requests_to_table(batch))
+        tables.append(payloads_to_table(batch))
     return pa.concat_tables(tables)
 
 

@@ -4,6 +4,11 @@ This runs on the collector's publish path, so it is written column-wise: one pre
 Python list per column, filled by row index, turned into an Arrow array once per batch.
 Attribute values are dispatched with a single dict lookup on the key; only the long tail that
 goes to the ``attributes`` JSON builds a per-span dict.
+
+Reading attributes through protobuf message objects dominates that cost, so
+:func:`payloads_to_table` skips them: the optional C extension ``_otlp_columns`` decodes the
+wire format straight into Arrow buffers. The Python code stays the reference the extension is
+tested against, and the fallback for input the extension declines.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
         ExportTraceServiceRequest,
     )
 
-__all__ = ["any_value_to_python", "requests_to_table"]
+__all__ = ["any_value_to_python", "payloads_to_table", "requests_to_table"]
 
 SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUS_CODES = ("unset", "ok", "error")
@@ -149,7 +154,8 @@ def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table
     """Convert OTLP trace export requests to one Arrow table with :data:`SPAN_SCHEMA`.
 
     Row order follows the input. Raises ``ValueError`` naming the column if a value cannot be
-    represented (for example a timestamp beyond int64).
+    represented (for example a timestamp beyond int64). This is the reference the native
+    decoder of :func:`payloads_to_table` must reproduce exactly.
     """
     batch = list(requests)
     n = _count_spans(batch)
@@ -258,3 +264,86 @@ def requests_to_table(requests: Iterable[ExportTraceServiceRequest]) -> pa.Table
         arrays["end_time_unix_nano"], arrays["start_time_unix_nano"]
     )
     return pa.Table.from_arrays([arrays[name] for name in SPAN_SCHEMA.names], schema=SPAN_SCHEMA)
+
+
+# -- native decoder ---------------------------------------------------------------------------
+
+_native: Any
+try:
+    from agenttrace.store import _otlp_columns as _native
+except ImportError:  # built with optional=True: a missing compiler leaves only the Python path
+    _native = None
+
+# (attribute, kind) in the native module's numbering, and the column each one fills.
+_NATIVE_SPEC: tuple[tuple[str, int], ...] = (
+    *((attribute, _STRING) for attribute in HOT_STRING_ATTRIBUTES),
+    *((attribute, _INT) for attribute in HOT_INT_ATTRIBUTES),
+    *((attribute, _DOUBLE) for attribute in HOT_DOUBLE_ATTRIBUTES),
+    *((attribute, _CONTENT) for attribute in CONTENT_ATTRIBUTE_COLUMNS),
+)
+_NATIVE_COLUMNS: tuple[str, ...] = tuple(
+    CONTENT_ATTRIBUTE_COLUMNS[attribute] if kind == _CONTENT else column_name(attribute)
+    for attribute, kind in _NATIVE_SPEC
+)
+
+
+def _buffer(data: bytes | None) -> pa.Buffer | None:
+    return None if data is None else pa.py_buffer(data)
+
+
+def _native_array(field: pa.Field, n: int, buffers: tuple[bytes | None, ...]) -> pa.Array:
+    if pa.types.is_string(field.type):
+        validity, offsets, data = buffers
+        array = pa.Array.from_buffers(
+            field.type, n, [_buffer(validity), _buffer(offsets), _buffer(data)]
+        )
+        # Checks offsets and UTF-8 in C++: a decoder bug must not produce a corrupt table.
+        array.validate(full=True)
+        return array
+    validity, data = buffers
+    array = pa.Array.from_buffers(field.type, n, [_buffer(validity), _buffer(data)])
+    array.validate()  # buffer sizes; any bit pattern is a valid int64 or float64
+    return array
+
+
+def _native_table(payloads: list[bytes]) -> pa.Table:
+    n, core, hot = _native.decode(payloads, _NATIVE_SPEC, _SERVICE_NAME)
+    buffers: dict[str, tuple[bytes | None, ...]] = dict(core)
+    buffers.update(zip(_NATIVE_COLUMNS, hot, strict=True))
+    arrays = {
+        field.name: _native_array(field, n, buffers[field.name])
+        for field in SPAN_SCHEMA
+        if field.name != "duration_nano"
+    }
+    arrays["duration_nano"] = pc.subtract(
+        arrays["end_time_unix_nano"], arrays["start_time_unix_nano"]
+    )
+    return pa.Table.from_arrays([arrays[name] for name in SPAN_SCHEMA.names], schema=SPAN_SCHEMA)
+
+
+def _parse(payloads: list[bytes]) -> list[ExportTraceServiceRequest]:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    requests = []
+    for payload in payloads:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(payload)
+        requests.append(request)
+    return requests
+
+
+def payloads_to_table(payloads: list[bytes]) -> pa.Table:
+    """Like :func:`requests_to_table`, from serialized ``ExportTraceServiceRequest`` bytes.
+
+    Decodes the protobuf wire format in C when the native module is built. Input it rejects
+    (malformed, or a rare encoding it does not reproduce) goes through the Python path, which
+    gives the same table or raises its own error (``DecodeError`` for bad protobuf).
+    """
+    if _native is not None:
+        try:
+            return _native_table(payloads)
+        except ValueError:  # includes pa.ArrowInvalid from validation
+            pass
+    return requests_to_table(_parse(payloads))

@@ -72,6 +72,7 @@ from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
 _EXTRA_KEY_WORDS = ("cookie",)
 _KEY_CACHE_SIZE = 8192
 _SUMMARY_PREFIX = "agenttrace.redaction."
+_SUMMARY_MARK = _SUMMARY_PREFIX.encode()
 
 
 @dataclass(frozen=True)
@@ -354,8 +355,8 @@ class RedactionProcessor:
         if not matched:
             return
         owner = batch.add_owner(span.attributes, is_span=True)
-        # Not known without reading every key; replacing in place is right either way.
-        batch.summarized[owner] = True
+        # Summary keys from an earlier redaction would be in the span's bytes.
+        batch.summarized[owner] = encoded.data.find(_SUMMARY_MARK, record[START], record[END]) != -1
         for slot in sorted(matched):
             kind, index, within = slots[slot * SLOT_FIELDS : slot * SLOT_FIELDS + 3]
             if kind == SLOT_NAME:
