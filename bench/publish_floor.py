@@ -4,7 +4,8 @@ Reads the collector benchmark's requests (512 agent spans each) through the prot
 way any Python converter must, step by step (iterate the spans, then every attribute, then its
 key, value and string), and times ``requests_to_table`` on the same requests in the same run.
 The last access step is a floor for a converter written in Python on this runtime: it touches
-each value once and builds nothing.
+each value once and builds nothing. ``payloads_to_table`` (the publisher's path: the C decoder
+from the serialized bytes, no protobuf objects) is timed alongside, parse not needed.
 
     .venv/bin/python bench/publish_floor.py
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from collector_throughput import build_requests
 
-from agenttrace.store.convert import requests_to_table
+from agenttrace.store.convert import payloads_to_table, requests_to_table
 
 
 def best_seconds(action: Callable[[], Any], repeat: int) -> float:
@@ -44,6 +45,7 @@ def main() -> None:
         for span in scope_spans.spans
     ]
     attributes = sum(len(span.attributes) for span in spans)
+    payloads = [request.SerializeToString() for request in requests]
 
     def attributes_only() -> None:
         for span in spans:
@@ -65,6 +67,7 @@ def main() -> None:
         "+ read each key": keys,
         "+ read each value's string (the floor)": key_value_string,
         "requests_to_table": lambda: requests_to_table(requests),
+        "payloads_to_table (native, from bytes)": lambda: payloads_to_table(payloads),
     }
     print(f"{len(spans):,} spans, {attributes / len(spans):.1f} attributes per span\n")
     print("| step | us per span | ratio to the floor |")
