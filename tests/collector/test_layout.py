@@ -157,7 +157,7 @@ def test_units_at_maps_offsets_to_the_unit_holding_them() -> None:
     [
         (b"\x0a\x05abc", "length beyond the end of its message"),
         (b"\x0a", "truncated varint"),
-        (b"\x0b", "unsupported wire type"),
+        (b"\x0e", "invalid wire type"),
         (b"\x00\x01", "field number 0"),
         (b"\x0a\x03\x12\x01\x15", "truncated"),
     ],
@@ -178,3 +178,48 @@ def test_unknown_fields_of_every_wire_type_are_skipped() -> None:
         memoryview(_wire.layout(request.SerializeToString())).cast("q")
     )
     assert list(_layout._python_layout(data)) == list(_layout._python_layout(data[: -len(unknown)]))
+
+
+def _group(number: int, depth: int) -> bytes:
+    """A (nested) unknown group: start tags, then end tags, of fields ``number``..."""
+    starts = b"".join(_tag(number + i, 3) for i in range(depth))
+    return starts + b"".join(_tag(number + i, 4) for i in reversed(range(depth)))
+
+
+def _tag(number: int, wire: int) -> bytes:
+    value, out = number << 3 | wire, bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out) + bytes([value])
+
+
+def test_unknown_groups_are_skipped_as_the_runtime_keeps_them() -> None:
+    """The protobuf runtime accepts unknown groups (and keeps them), so the layout must too:
+    a span carrying one still gets its records, and a request with one is still screened."""
+    request = _request(11)
+    data = request.SerializeToString()
+    with_groups = data + _group(100, 3)
+    parsed = ExportTraceServiceRequest.FromString(with_groups)  # the runtime's verdict
+    assert parsed.SerializeToString() == with_groups
+    assert list(memoryview(_wire.layout(with_groups)).cast("q")) == list(
+        _layout._python_layout(with_groups)
+    )
+    assert len(Layout.of(with_groups)) == len(Layout.of(data))
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (_group(100, 101), "nested too deeply"),
+        (_tag(100, 3), "unterminated group"),
+        (_tag(100, 3) + _tag(101, 4), "another field's end tag"),
+        (_tag(100, 4), "not started"),
+        (_tag(100, 6), "invalid wire type"),
+    ],
+)
+def test_malformed_groups_are_refused_by_both_readers(data: bytes, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        _wire.layout(data)
+    with pytest.raises(ValueError, match=problem):
+        _layout._python_layout(data)

@@ -9,6 +9,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from agenttrace.collector._layout import EncodedRequest
+from agenttrace.collector.ingest import run_processors
+from agenttrace.collector.processors.base import build_processor
 from agenttrace.collector.processors.redaction import (
     RedactionProcessor,
     RedactionProcessorConfig,
@@ -109,3 +112,17 @@ def test_a_second_redaction_replaces_the_summary_in_place() -> None:
     attributes = {kv.key: kv.value for kv in span.attributes}
     assert attributes["later"].string_value == "mail [REDACTED:email]"
     assert attributes["agenttrace.redaction.count"].int_value == 1  # the second pass's findings
+
+
+def test_a_request_carrying_an_unknown_group_is_screened_like_any_other() -> None:
+    """The protobuf runtime keeps unknown groups; the byte screen must read past them."""
+    group = b"\x9b\x06\x08\x01\x9c\x06"  # field 99: start group, a varint field, end group
+    body = _request().SerializeToString() + group
+    request = ExportTraceServiceRequest.FromString(body)
+    processors = [build_processor(t, t, {}, t) for t in ("normalize", "redaction", "limits")]
+    processed, encoded = run_processors(processors, request, EncodedRequest(body))
+    # Whatever bytes come back are the processed request's (they go to the WAL as they are).
+    assert encoded is None or ExportTraceServiceRequest.FromString(encoded.data) == processed
+    text = str(processed)
+    assert EMAIL not in text
+    assert AWS_KEY not in text

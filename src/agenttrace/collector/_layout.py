@@ -125,33 +125,58 @@ def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
         shift += 7
 
 
+_MAX_GROUP_DEPTH = 100
+
+
+def _field(data: bytes, pos: int, end: int, depth: int) -> tuple[int, int, int, int, int]:
+    """(number, wire type, payload start, payload end, next position) of the field at ``pos``;
+    a group is skipped whole (its payload is empty)."""
+    tag, pos = _varint(data, pos, end)
+    if tag >> 32:
+        raise ValueError("malformed OTLP protobuf: field number out of range")
+    number, wire = tag >> 3, tag & 7
+    if number == 0:
+        raise ValueError("malformed OTLP protobuf: field number 0")
+    start = pos
+    if wire == 0:
+        _, pos = _varint(data, pos, end)
+    elif wire in (1, 5):
+        pos += 8 if wire == 1 else 4
+        if pos > end:
+            raise ValueError("malformed OTLP protobuf: truncated fixed-width field")
+    elif wire == 2:
+        length, pos = _varint(data, pos, end)
+        if length > end - pos:
+            raise ValueError("malformed OTLP protobuf: length beyond the end of its message")
+        start = pos
+        pos += length
+    elif wire == 3:
+        if depth >= _MAX_GROUP_DEPTH:
+            raise ValueError("malformed OTLP protobuf: groups nested too deeply")
+        while True:
+            if pos >= end:
+                raise ValueError("malformed OTLP protobuf: unterminated group")
+            inner, inner_wire, _, _, pos = _field(data, pos, end, depth + 1)
+            if inner_wire == 4:
+                if inner != number:
+                    raise ValueError(
+                        "malformed OTLP protobuf: group ended by another field's end tag"
+                    )
+                break
+        return number, wire, start, start, pos
+    elif wire != 4:
+        raise ValueError("malformed OTLP protobuf: invalid wire type")
+    return number, wire, start, pos, pos
+
+
 def _fields(data: bytes, pos: int, end: int) -> list[tuple[int, int, int, int]]:
     """(number, wire type, payload start, payload end) of every field in ``data[pos:end]``."""
     out = []
     while pos < end:
-        tag, pos = _varint(data, pos, end)
-        number, wire = tag >> 3, tag & 7
-        if number == 0:
-            raise ValueError("malformed OTLP protobuf: field number 0")
-        if wire == 0:
-            start = pos
-            _, pos = _varint(data, pos, end)
-        elif wire in (1, 5):
-            start = pos
-            pos += 8 if wire == 1 else 4
-            if pos > end:
-                raise ValueError("malformed OTLP protobuf: truncated fixed-width field")
-        elif wire == 2:
-            length, pos = _varint(data, pos, end)
-            if length > end - pos:
-                raise ValueError("malformed OTLP protobuf: length beyond the end of its message")
-            start = pos
-            pos += length
-        else:
-            raise ValueError(
-                "malformed OTLP protobuf: unsupported wire type (groups are not used by OTLP)"
-            )
-        out.append((number, wire, start, pos))
+        number, wire, start, stop, pos = _field(data, pos, end, 0)
+        if wire == 4:
+            raise ValueError("malformed OTLP protobuf: end of a group that was not started")
+        out.append((number, wire, start, stop))
     return out
 
 

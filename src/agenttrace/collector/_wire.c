@@ -23,7 +23,10 @@
 
 enum { KIND_RESOURCE = 0, KIND_SCOPE = 1, KIND_SPAN = 2 };
 enum { BAD_TRACE_ID = 1, BAD_SPAN_ID = 2, BAD_PARENT_ID = 4, BAD_TIME = 8 };
-enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5 };
+enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_START_GROUP = 3, WIRE_END_GROUP = 4,
+       WIRE_I32 = 5 };
+/* As deep as the protobuf runtime lets unknown groups nest before it refuses the message. */
+#define MAX_GROUP_DEPTH 100
 
 typedef struct {
     const uint8_t *base;
@@ -56,15 +59,49 @@ static int read_varint(Reader *r, uint64_t *out) {
     return fail("varint longer than 10 bytes");
 }
 
+static int read_field_at(Reader *r, uint32_t *number, int *wire, Reader *sub, int depth);
+
+/* Skips an unknown group (no OTLP field is one, but the runtime keeps them as unknown fields):
+ * everything up to the end tag of the same field number. */
+static int skip_group(Reader *r, uint32_t number, int depth) {
+    if (depth >= MAX_GROUP_DEPTH) return fail("groups nested too deeply");
+    for (;;) {
+        uint32_t inner;
+        int wire;
+        Reader sub;
+        if (r->p >= r->end) return fail("unterminated group");
+        if (read_field_at(r, &inner, &wire, &sub, depth + 1) < 0) return -1;
+        if (wire == WIRE_END_GROUP) {
+            if (inner != number) return fail("group ended by another field's end tag");
+            return 0;
+        }
+    }
+}
+
 /* One field's tag; for a length-delimited field also its payload as a sub-reader. */
 static int read_field(Reader *r, uint32_t *number, int *wire, Reader *sub) {
+    if (read_field_at(r, number, wire, sub, 0) < 0) return -1;
+    if (*wire == WIRE_END_GROUP) return fail("end of a group that was not started");
+    return 0;
+}
+
+static int read_field_at(Reader *r, uint32_t *number, int *wire, Reader *sub, int depth) {
     uint64_t tag;
     if (read_varint(r, &tag) < 0) return -1;
+    if (tag >> 32) return fail("field number out of range");
     *number = (uint32_t)(tag >> 3);
     *wire = (int)(tag & 7);
     if (*number == 0) return fail("field number 0");
     sub->base = r->base;
     switch (*wire) {
+    case WIRE_START_GROUP:
+        sub->p = r->p;
+        if (skip_group(r, *number, depth) < 0) return -1;
+        sub->end = sub->p;  /* nothing of a group is read */
+        return 0;
+    case WIRE_END_GROUP:
+        sub->p = sub->end = r->p;
+        return 0;
     case WIRE_VARINT: {
         uint64_t ignored;
         sub->p = r->p;
@@ -91,7 +128,7 @@ static int read_field(Reader *r, uint32_t *number, int *wire, Reader *sub) {
         return 0;
     }
     default:
-        return fail("unsupported wire type (groups are not used by OTLP)");
+        return fail("invalid wire type");
     }
 }
 
