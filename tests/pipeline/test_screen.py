@@ -2,32 +2,55 @@
 
 from __future__ import annotations
 
-from pipeline_helpers import build_request, only_span
+from pipeline_helpers import build_request
 
+from agenttrace.collector._layout import SPAN, EncodedRequest
 from agenttrace.collector.processors._screen import ByteScreen, attribute_key, literal
 
 
-def _span_bytes(attributes: dict) -> bytes:
-    return only_span(build_request([{"name": "n", "attributes": attributes}])).SerializeToString()
+def _request(*attributes: dict) -> EncodedRequest:
+    spans = [{"name": "n", "attributes": a} for a in attributes]
+    return EncodedRequest(build_request(spans).SerializeToString())
+
+
+def _matching_spans(screen: ByteScreen, encoded: EncodedRequest) -> list[int]:
+    """Span indices the screen flags."""
+    layout = encoded.layout
+    return [layout.unit(u)[3] for u in screen.units(encoded) if layout.unit(u)[0] == SPAN]
 
 
 def test_attribute_key_matches_exactly_that_key() -> None:
     screen = ByteScreen([attribute_key("gen_ai.response.finish_reason")])
     assert screen.engine == "hyperscan"
-    assert screen.matches(_span_bytes({"gen_ai.response.finish_reason": "stop"}))
-    assert not screen.matches(_span_bytes({"gen_ai.response.finish_reasons": ["stop"]}))
-    assert not screen.matches(_span_bytes({"x": "gen_ai.response.finish_reason"}))  # a value
+    encoded = _request(
+        {"gen_ai.response.finish_reasons": ["stop"]},
+        {"gen_ai.response.finish_reason": "stop"},
+        {"x": "gen_ai.response.finish_reason"},  # a value, not a key
+    )
+    assert _matching_spans(screen, encoded) == [1]
 
 
 def test_long_keys_use_a_multi_byte_length() -> None:
     key = "k" * 200
     screen = ByteScreen([attribute_key(key)])
-    assert screen.matches(_span_bytes({key: 1}))
-    assert not screen.matches(_span_bytes({key + "x": 1}))
+    assert _matching_spans(screen, _request({key + "x": 1}, {key: 1})) == [1]
 
 
-def test_literals_and_the_empty_screen() -> None:
-    assert ByteScreen([literal("llm.input_messages.")]).matches(
-        _span_bytes({"llm.input_messages.0.message.role": "user"})
-    )
-    assert ByteScreen([]).matches(b"anything")
+def test_matches_carry_their_offsets_inside_the_unit() -> None:
+    screen = ByteScreen([literal("llm.input_messages.")])
+    encoded = _request({"a": 1}, {"llm.input_messages.0.message.role": "user"})
+    units = screen.units(encoded)
+    assert len(units) == 1
+    ((unit, offsets),) = units.items()
+    record = encoded.layout.unit(unit)
+    # Hyperscan reports the last byte of the literal, inside the second span's bytes.
+    end = encoded.data.index(b"llm.input_messages.") + len("llm.input_messages.") - 1
+    assert offsets == [end]
+    assert record[4] <= end < record[5]
+
+
+def test_the_empty_screen_passes_every_unit_without_offsets() -> None:
+    encoded = _request({"a": 1}, {"b": 2})
+    units = ByteScreen([]).units(encoded)
+    assert list(units) == list(range(len(encoded.layout)))
+    assert all(offsets == [] for offsets in units.values())

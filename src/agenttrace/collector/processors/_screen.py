@@ -31,7 +31,8 @@ def hyperscan_available() -> bool:
 
 
 class ByteScreen:
-    """Whether bytes match any of ``patterns`` (Python ``re`` syntax over bytes)."""
+    """Which parts of a serialized request match any of ``patterns`` (Python ``re`` syntax over
+    bytes)."""
 
     def __init__(self, patterns: Sequence[bytes]) -> None:
         self._database: Any = None
@@ -53,15 +54,6 @@ class ByteScreen:
     @property
     def engine(self) -> str:
         return "hyperscan" if self._database is not None else "none"
-
-    def matches(self, data: bytes) -> bool:
-        if self._pass_all:
-            return True
-        try:
-            self._database.scan(data, match_event_handler=_stop, scratch=self._scratch)
-        except hyperscan.ScanTerminated:
-            return True
-        return False
 
     def units(self, encoded: EncodedRequest) -> dict[int, list[int]]:
         """The resources, scopes and spans that match (indices into ``encoded.layout``), each
@@ -119,10 +111,6 @@ class RowScreen:
         starts = list(itertools.accumulate((len(data) + 1 for data in encoded), initial=0))
         # A match ending at byte e (exclusive) lies in the text holding byte e - 1.
         return {bisect.bisect_right(starts, end - 1) - 1 for end in ends}
-
-
-def _stop(_id: int, _start: int, _end: int, _flags: int, _context: object) -> bool:
-    return True  # the first match answers the question
 
 
 def literal(text: str) -> bytes:
