@@ -213,3 +213,32 @@ def test_retriever_documents_have_no_convention_name_and_are_kept() -> None:
         if k.startswith("retrieval.documents.")
     }
     assert out["input.value"] == "What is OTLP?"  # no retrieval query attribute either
+
+
+def _user(text: str) -> dict:
+    return {"role": "user", "parts": [{"type": "text", "content": text}]}
+
+
+def test_the_older_list_form_of_completion_prompts() -> None:
+    # Before llm.prompts.N.prompt.text, OpenInference wrote the prompts as a list of strings;
+    # the span carries nothing else of the dialect, so the screen must find the key itself.
+    _, out = _normalized({"llm.prompts": ["Write a haiku.", "Another."]})
+    assert json.loads(out.pop(semconv.GEN_AI_INPUT_MESSAGES)) == [
+        _user("Write a haiku."),
+        _user("Another."),
+    ]
+    assert "llm.prompts" not in out
+
+
+def test_the_indexed_form_wins_over_the_list_form_and_other_lists_stay() -> None:
+    _, out = _normalized(
+        {
+            "openinference.span.kind": "LLM",
+            "llm.prompts": ["old"],
+            "llm.prompts.0.prompt.text": "new",
+        }
+    )
+    assert json.loads(out[semconv.GEN_AI_INPUT_MESSAGES]) == [_user("new")]
+    _, out = _normalized({"openinference.span.kind": "LLM", "llm.prompts": [1, 2]})
+    assert out["llm.prompts"] == [1, 2]  # not prompts: left as it was
+    assert semconv.GEN_AI_INPUT_MESSAGES not in out

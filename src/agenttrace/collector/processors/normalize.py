@@ -108,6 +108,7 @@ class _SpanWork:
         "entries",
         "flat",
         "index",
+        "list_keys",
         "native_at",
         "native_values",
         "out",
@@ -128,6 +129,7 @@ class _SpanWork:
         self.native_at: dict[str, int] = {}
         self.native_values: dict[str, Any] = {}
         self.flat: dict[tuple[str, str], dict[str, Any]] = {}  # (prefix, dialect) -> entries
+        self.list_keys: dict[tuple[str, str], str] = {}  # (prefix, dialect) -> its list key
         self.active: set[str] = set()
         self.dialects: list[Dialect] = []  # the active ones, in precedence order
         self.out: dict[str, Any] = {}
@@ -210,6 +212,14 @@ class NormalizeProcessor:
             prefixes += [(p, dialect.name) for p in dialect.tools_prefixes]
         self._prefix_dialects = dict(prefixes)
         self._prefixes = tuple(p for p, _ in prefixes)
+        # The older list form of an input prefix (OpenInference ``llm.prompts`` as a list of
+        # strings, before ``llm.prompts.N.prompt.text``): bare key -> its prefix.
+        self._list_forms = {
+            prefix[:-1]: prefix
+            for dialect in self._dialects
+            for prefix, target in dialect.message_prefixes.items()
+            if target == semconv.GEN_AI_INPUT_MESSAGES
+        }
         # An indexed entry under a flattened prefix: the prefix, a message index, and more.
         # ``\d`` is what ``int`` parses (Unicode category Nd), unlike ``str.isdigit``.
         alternatives = "|".join(re.escape(p) for p in self._prefixes) or "(?!)"
@@ -225,7 +235,8 @@ class NormalizeProcessor:
         }
         # Only a detect key or a flattened prefix can make a dialect active.
         self._screen = ByteScreen(
-            [attribute_key(k) for k in detects] + [literal(p) for p in self._prefixes]
+            [attribute_key(k) for k in (*detects, *self._list_forms)]
+            + [literal(p) for p in self._prefixes]
         )
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
@@ -279,6 +290,8 @@ class NormalizeProcessor:
             if role is None:
                 if key.startswith(prefixes):
                     self._collect_flattened(work, key, index, kv)
+                elif key in self._list_forms:
+                    self._collect_list_form(work, key, index, kv)
                 continue
             source, target, json_encoded, detects = role
             if not source:
@@ -306,6 +319,21 @@ class NormalizeProcessor:
             entries[key[len(prefix) :]] = to_python(kv.value)
             work.index[key] = index
             work.active.add(dialect)
+
+    def _collect_list_form(self, work: _SpanWork, key: str, index: int, kv: Any) -> None:
+        """``llm.prompts = ["a", "b"]`` as the entries ``llm.prompts.0.text`` ... would give:
+        one user message per string. Any other value is left alone."""
+        texts = to_python(kv.value)
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return
+        prefix = self._list_forms[key]
+        dialect = self._prefix_dialects[prefix]
+        entries = work.flat.setdefault((prefix, dialect), {})
+        for number, text in enumerate(texts):
+            entries.setdefault(f"{number}.text", text)  # the indexed form wins where both exist
+        work.list_keys[prefix, dialect] = key
+        work.index[key] = index
+        work.active.add(dialect)
 
     def _operation(self, work: _SpanWork) -> tuple[str | None, bool]:
         """The span's operation (``agenttrace:x`` for agenttrace operations), and if native."""
@@ -337,6 +365,8 @@ class NormalizeProcessor:
                 written = work.assign(target, _tool_definitions(entries), None)
             if written or target in work.native_at:
                 work.consumed.update(prefix + suffix for suffix in entries)
+                if (prefix, name) in work.list_keys:
+                    work.consumed.add(work.list_keys[prefix, name])
         if dialect.events_attribute and dialect.events_attribute in values:
             self._apply_events(work, dialect.events_attribute)
         for source, target in dialect.mapped_sources(op):
