@@ -18,11 +18,12 @@ The processor's section is the same block ``agenttrace redact --config`` reads u
 or ``config_file: path`` naming a file that command reads.
 
 Speed: most values hold nothing sensitive. The request's serialized bytes first pass one
-Hyperscan screen built from the detectors' prefilters and the secret key names; only the
-spans, resources and scopes holding a match are taken apart. Bytes values and trace states sit verbatim
-in those bytes, and the detectors' ASCII classes see a byte exactly as its latin-1 character,
-so the screen covers them too. The strings of what matched are then screened together
-(:class:`BatchPrefilter`: one Hyperscan scan over all of them with the engine's column
+Hyperscan screen built from the detectors' prefilters and the secret key names; only the spans,
+resources and scopes holding a match are taken apart. Bytes values and trace states sit
+verbatim in those bytes, and the detectors' ASCII classes see a byte exactly as its latin-1
+character, so the screen covers them too. Inside a matched span only the parts a match lies in
+(an attribute, an event's name, a link's trace state, ...) are gathered, located through the
+span's wire layout. Their strings are then screened together (:class:`BatchPrefilter`: one Hyperscan scan over all of them with the engine's column
 prefilter patterns), and only candidates, and values whose key alone can make them secret (or
 that nest maps), go through the engine's precise path; the summary attributes are appended
 without a search unless the owner already carries some.
@@ -319,9 +320,7 @@ class RedactionProcessor:
         value = kv.value
         which = value.WhichOneof("value")
         if which == "string_value":
-            forced = self._forced_keys.get(key)
-            if forced is None:
-                forced = self._key_forces_precise(key)
+            forced = self._key_forces_precise(key)
             batch.add(("attr", attributes, kv, prefix, owner, forced), value.string_value)
         elif which == "array_value":
             texts, nested = _array_texts(value.array_value.values)
