@@ -61,10 +61,6 @@ SLOT_START, SLOT_END = 3, 4
 _INT64_LIMIT = 1 << 63
 
 
-def native_available() -> bool:
-    return _native_layout is not None
-
-
 @dataclass(frozen=True)
 class Layout:
     """The unit records of one serialized request (see ``_wire.c`` for the fields)."""
