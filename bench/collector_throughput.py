@@ -356,7 +356,11 @@ def publish_rate(bodies: list[bytes], rounds: int = 2) -> float:
 
 
 def start_collector(
-    workdir: Path, name: str, processors: list[dict[str, Any]], limits: dict[str, Any] | None = None
+    workdir: Path,
+    name: str,
+    processors: list[dict[str, Any]],
+    limits: dict[str, Any] | None = None,
+    workers: int = 1,
 ) -> Any:
     import yaml
 
@@ -364,7 +368,10 @@ def start_collector(
 
     config = workdir / f"{name}.yaml"
     config.write_text(
-        yaml.safe_dump({"processors": processors, "limits": limits or {}}), encoding="utf-8"
+        yaml.safe_dump(
+            {"processors": processors, "limits": limits or {}, "receivers": {"workers": workers}}
+        ),
+        encoding="utf-8",
     )
     return run_in_background(
         workdir / f"store-{name}",
@@ -406,7 +413,7 @@ def measure_ingest(
     js: list[bytes],
     args: Any,
 ) -> dict[str, Any]:
-    collector = start_collector(workdir, name, processors)
+    collector = start_collector(workdir, name, processors, workers=args.workers)
     rates: dict[str, Any] = {}
     try:
         run_load("http", collector.http_traces_url, pb, args.concurrency, 2.0)  # warm-up
@@ -447,7 +454,9 @@ def measure_memory(
     args: Any,
 ) -> dict[str, Any]:
     bound = args.memory_mb * 1024 * 1024
-    collector = start_collector(workdir, name, processors, {"memory_limit_bytes": bound})
+    collector = start_collector(
+        workdir, name, processors, {"memory_limit_bytes": bound}, workers=args.workers
+    )
     sampler = RssSampler(collector.process.pid)
     sampler.start()
     try:
@@ -473,6 +482,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--memory-mb", type=int, default=512)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="receivers.workers: ingest worker processes"
+    )
     parser.add_argument("--requests", type=int, default=8, help="distinct pre-encoded requests")
     parser.add_argument("--part", choices=("all", "ingest", "memory", "storage"), default="all")
     parser.add_argument(
@@ -494,6 +506,7 @@ def main() -> None:
     redaction = [{"type": "redaction"}]
     results: dict[str, Any] = {
         "machine_cores": os.cpu_count(),
+        "ingest_workers": args.workers,
         "parse_ceiling_spans_per_s": ceiling,
         "otlp_bytes_per_span": otlp_bytes_per_span,
     }

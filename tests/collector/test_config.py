@@ -52,6 +52,7 @@ def test_file_then_env_then_overrides(tmp_path: Path) -> None:
         ("telemetry: {log_level: LOUD}", "telemetry.log_level"),
         ("processors: [{name: x}]", "processors[0].type"),
         ("receivers: {tls_cert_file: /nonexistent.pem}", "receivers.tls_cert_file"),
+        ("receivers: {workers: 0}", "receivers.workers"),
     ],
 )
 def test_validation_errors_name_the_key(tmp_path: Path, yaml_text: str, key: str) -> None:
@@ -77,9 +78,9 @@ def test_unknown_processor_type_names_its_position(tmp_path: Path) -> None:
 def test_example_configs_load_and_build(name: str) -> None:
     example = Path(__file__).parents[2] / "collector" / name
     config = load_config(example, environ={})
-    processors, forwarders = build_pipeline(config)
-    assert [p.name for p in processors] == ["normalize", "redaction", "limits"]
-    assert forwarders == []
+    pipeline = build_pipeline(config)
+    assert [p.name for p in pipeline.processors] == ["normalize", "redaction", "limits"]
+    assert pipeline.forwarders == []
 
 
 def test_cli_rejects_a_bad_config_naming_the_key(tmp_path: Path) -> None:

@@ -94,13 +94,15 @@ def load_testdata(name: str) -> Any:
 # ---------------------------------------------------------------- an in-process collector
 
 
-def collector_config(root: Path, roll_interval_s: float, processors: list[dict[str, Any]]) -> Any:
+def collector_config(
+    root: Path, roll_interval_s: float, processors: list[dict[str, Any]], workers: int = 1
+) -> Any:
     """The pipeline comes from the YAML file, as users configure it."""
     root.mkdir(parents=True, exist_ok=True)
     config_file = root / "collector.yaml"
     config_file.write_text(yaml.safe_dump({"processors": processors}))
     overrides = {
-        "receivers": {"http_port": 0, "grpc_port": 0},
+        "receivers": {"http_port": 0, "grpc_port": 0, "workers": workers},
         "store": {"url": str(root / "store")},
         "wal": {
             "dir": str(root / "wal"),

@@ -22,6 +22,7 @@ from pipeline_helpers import (
     wait_rows,
 )
 
+from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.service import Collector
 
 GITHUB = "ghp_" + "Zq8Wx7Vc6Bn5Mm4Ll3Kk2Jj1Hh0Gg9Ff8Ee7Dd"
@@ -105,13 +106,17 @@ async def receiver(tmp_path: Path) -> AsyncIterator[Collector]:
         await service.shutdown()
 
 
-async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector) -> None:
+# workers=2: the processors run in two ingest worker processes; the outcome must not change.
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_pipeline_in_a_real_collector(
+    tmp_path: Path, receiver: Collector, workers: int
+) -> None:
     forward = {
         "type": "forward",
         "endpoints": [{"endpoint": f"{receiver.endpoints.http}/v1/traces", "name": "second"}],
     }
     # A long roll interval keeps the request in the WAL until shutdown publishes it.
-    first = Collector(collector_config(tmp_path / "a", 30.0, [*PROCESSORS, forward]))
+    first = Collector(collector_config(tmp_path / "a", 30.0, [*PROCESSORS, forward], workers))
     await first.start()
     try:
         body = build_request(SPANS).SerializeToString()
@@ -126,6 +131,11 @@ async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector)
         metrics = await asyncio.to_thread(http_get, f"{first.endpoints.http}/metrics")
         assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 1.0' in metrics
         assert 'agenttrace_processor_spans_normalized_total{processor="normalize"} 5.0' in metrics
+        assert 'agenttrace_collector_spans_received_total{protocol="http"} 5.0' in metrics
+        if workers > 1:
+            assert first.ingest is not None
+            assert first.ingest.pool is not None
+            assert len(first.ingest.pool.pids()) == workers
     finally:
         await first.shutdown()  # publishes the WAL and flushes the forwarder
 
@@ -165,3 +175,11 @@ async def test_pipeline_in_a_real_collector(tmp_path: Path, receiver: Collector)
     received = await asyncio.to_thread(tree_bytes, tmp_path / "b")
     for secret in SECRETS:
         assert secret.encode() not in received
+
+
+async def test_workers_refuse_a_processor_that_holds_spans(tmp_path: Path) -> None:
+    tail = {"type": "sampling", "mode": "tail", "ratio": 0.5}
+    collector = Collector(collector_config(tmp_path, 1.0, [tail], workers=2))
+    with pytest.raises(ConfigError, match=r"receivers\.workers: must be 1 while processor"):
+        await collector.start()
+    await collector.shutdown()

@@ -32,8 +32,13 @@ class ReceiversConfig:
     max_request_bytes: int = 16 * MB  # after decompression
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
+    # Processes that decode requests and run the processors; 1 keeps them in the collector
+    # process (one core). More need processors without cross-request state (no tail sampling).
+    workers: int = 1
 
     def validate(self) -> None:
+        if not 1 <= self.workers <= 64:
+            raise ConfigError("receivers.workers", f"must be between 1 and 64, got {self.workers}")
         for key in ("grpc_port", "http_port"):
             if not -1 <= getattr(self, key) <= 65535:
                 raise ConfigError(f"receivers.{key}", "must be a port number, 0 (any) or -1 (off)")

@@ -21,6 +21,7 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agenttrace.collector._layout import PROBLEMS, RECORD_FIELDS, EncodedRequest
+from agenttrace.collector._pool import IngestPool
 from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown, error_kind
 from agenttrace.collector.metrics import CollectorMetrics
 from agenttrace.collector.processors.base import Forwarder, Processor
@@ -197,7 +198,8 @@ class _Prepared:
 
 class Ingest:
     """Decoding and processors run on one dedicated thread, so they never run concurrently
-    and the event loop keeps accepting and reading bodies meanwhile."""
+    and the event loop keeps accepting and reading bodies meanwhile; or, with a ``pool``
+    (``receivers.workers`` > 1), in its worker processes, each with its own processors."""
 
     def __init__(
         self,
@@ -206,22 +208,42 @@ class Ingest:
         forwarders: Sequence[Forwarder],
         admission: Admission,
         metrics: CollectorMetrics,
+        pool: IngestPool | None = None,
     ) -> None:
         self.wal = wal
         self.processors = list(processors)
         self.forwarders = list(forwarders)
         self.admission = admission
         self.metrics = metrics
+        self.pool = pool
         self._mutating = any(getattr(p, "mutates", True) for p in self.processors)
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agenttrace-ingest")
 
     async def export(self, body: bytes, fmt: str, protocol: str) -> ExportResult:
         """Make the request durable; raise a CollectorError to refuse it."""
         self.admission.check()
-        loop = asyncio.get_running_loop()
-        prepared = await loop.run_in_executor(self._cpu, self._prepare, body, fmt, protocol)
+        if self.pool is not None:
+            prepared = await self._prepare_pooled(body, fmt, protocol)
+        else:
+            loop = asyncio.get_running_loop()
+            prepared = await loop.run_in_executor(self._cpu, self._prepare, body, fmt, protocol)
         await self._commit(prepared, protocol)
         return prepared.result
+
+    async def _prepare_pooled(self, body: bytes, fmt: str, protocol: str) -> _Prepared:
+        """:meth:`_prepare` in a worker process; the counts come back and are reported here."""
+        assert self.pool is not None
+        outcome = await self.pool.prepare(body, fmt)
+        self.metrics.spans_received.labels(protocol).inc(outcome.spans)
+        if outcome.rejected:
+            self.metrics.spans_refused.labels("invalid_span").inc(outcome.rejected)
+        self.metrics.spans_dropped.inc(outcome.spans - outcome.rejected - outcome.kept)
+        result = ExportResult(outcome.rejected, outcome.message)
+        if outcome.payload is None:
+            return _Prepared(None, None, 0, result)
+        # Forwarders take message objects; only they need the request read back.
+        request = ExportTraceServiceRequest.FromString(outcome.payload) if self.forwarders else None
+        return _Prepared(outcome.payload, request, outcome.kept, result)
 
     async def _commit(self, prepared: _Prepared, protocol: str) -> None:
         """Append to the WAL (returns once fsync'ed), then hand to forwarders."""
@@ -293,6 +315,8 @@ class Ingest:
 
     def shutdown(self) -> None:
         self._cpu.shutdown(wait=True)
+        if self.pool is not None:
+            self.pool.shutdown()
         components: list[Processor | Forwarder] = [*self.processors, *self.forwarders]
         for component in components:
             try:

@@ -30,8 +30,10 @@ from typing import Any
 import grpc
 from aiohttp import web
 
+from agenttrace.collector._pool import IngestPool, PooledProcessorView, ProcessorEntry
 from agenttrace.collector.auth import BearerAuth
 from agenttrace.collector.config import CollectorConfig
+from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.grpc_receiver import GrpcReceiver
 from agenttrace.collector.http_receiver import HttpReceiver, make_runner
 from agenttrace.collector.ingest import Admission, Ingest, read_rss_bytes
@@ -54,19 +56,40 @@ def load_processor_plugins() -> None:
             importlib.import_module(f"{package.__name__}.{module.name}")
 
 
-def build_pipeline(config: CollectorConfig) -> tuple[list[Processor], list[Forwarder]]:
+def build_pipeline(config: CollectorConfig) -> Pipeline:
     load_processor_plugins()
-    processors: list[Processor] = []
-    forwarders: list[Forwarder] = []
+    pipeline = Pipeline([], [], [])
     for index, entry in enumerate(config.processors):
         options = {k: v for k, v in entry.items() if k not in ("type", "name")}
         name = str(entry.get("name", entry["type"]))
-        built = build_processor(entry["type"], name, options, f"processors[{index}]")
+        spec = (entry["type"], name, options, f"processors[{index}]")
+        built = build_processor(*spec)
         if isinstance(built, Forwarder) and not isinstance(built, Processor):
-            forwarders.append(built)
+            pipeline.forwarders.append(built)
         else:
-            processors.append(built)
-    return processors, forwarders
+            pipeline.processors.append(built)
+            pipeline.processor_entries.append(spec)
+    return pipeline
+
+
+@dataclass
+class Pipeline:
+    processors: list[Processor]
+    forwarders: list[Forwarder]
+    processor_entries: list[ProcessorEntry]  # how to build each processor again (workers)
+
+    def pool(self, workers: int) -> IngestPool | None:
+        """The ingest workers, if more than one is configured and the processors allow it."""
+        if workers <= 1:
+            return None
+        stateful = [p.name for p in self.processors if getattr(p, "stateful", False)]
+        if stateful:
+            raise ConfigError(
+                "receivers.workers",
+                f"must be 1 while processor {stateful[0]!r} keeps spans across requests"
+                " (tail sampling)",
+            )
+        return IngestPool(workers, self.processor_entries)
 
 
 @dataclass(frozen=True)
@@ -197,12 +220,22 @@ class Collector:
         config = self.config
         # Fail fast on a malformed store URL; reachability is the publisher's concern.
         open_store(config.store.url, options=_string_options(config.store.options))
-        processors, forwarders = build_pipeline(config)
-        self.metrics.watch_processors([*processors, *forwarders])
+        pipeline = build_pipeline(config)
+        pool = pipeline.pool(config.receivers.workers)
+        watched: list[Any] = [*pipeline.processors, *pipeline.forwarders]
+        if pool is not None:
+            await pool.start()
+            views = [
+                PooledProcessorView(p.name, pool, i) for i, p in enumerate(pipeline.processors)
+            ]
+            watched = [*views, *pipeline.forwarders]
+        self.metrics.watch_processors(watched)
         self.wal = await asyncio.to_thread(
             Wal.open, config.wal.dir, config.wal.segment_max_bytes, config.wal.roll_interval_s
         )
-        self.ingest = Ingest(self.wal, processors, forwarders, self.admission, self.metrics)
+        self.ingest = Ingest(
+            self.wal, pipeline.processors, pipeline.forwarders, self.admission, self.metrics, pool
+        )
         auth = BearerAuth(config.auth.tokens)
         # Receivers first: a port in use then fails before any child process exists.
         self.endpoints = Endpoints(await self._start_http(auth), await self._start_grpc(auth))
@@ -294,7 +327,8 @@ class Collector:
         size, oldest = self.wal.disk_usage()
         self.admission.wal_bytes = size
         # The memory bound covers the whole service: receivers and the publisher process.
-        self.admission.rss_bytes = read_rss_bytes(*(p.pid for p in self._publishers))
+        workers = self.ingest.pool.pids() if self.ingest and self.ingest.pool else []
+        self.admission.rss_bytes = read_rss_bytes(*(p.pid for p in self._publishers), *workers)
         self.metrics.wal_size.set(size)
         self.metrics.wal_age.set(0 if oldest is None else max(0.0, time.time() - oldest))
         self.metrics.inflight_bytes.set(self.admission.inflight_bytes)

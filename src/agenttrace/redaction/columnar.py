@@ -25,14 +25,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from agenttrace.redaction.detectors import JSON_ESCAPE_PREFILTER
 from agenttrace.redaction.engine import DROP, Redactor
 from agenttrace.redaction.summary import RedactionSummary
 
 ENGINES = ("hyperscan", "re2", "keywords", "python")
 
-# JSON escapes that could hide ASCII a detector needs (``\u0040`` is "@", ``\/`` is "/"):
-# a value carrying them goes through the precise path, which sees the parsed JSON.
-JSON_ESCAPE_PREFILTER = r"\\u00[0-7][0-9a-fA-F]|\\/"
 # No finding is shorter (see engine._MIN_FINDING_LENGTH).
 _MIN_CANDIDATE_BYTES = 6
 

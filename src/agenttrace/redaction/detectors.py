@@ -513,6 +513,10 @@ DETECTORS: tuple[Detector, ...] = (
     ),
 )
 
+# JSON escapes that could hide ASCII a detector needs (``\u0040`` is "@", ``\/`` is "/"):
+# a value carrying them goes through the precise path, which sees the parsed JSON.
+JSON_ESCAPE_PREFILTER = r"\\u00[0-7][0-9a-fA-F]|\\/"
+
 DETECTOR_NAMES: tuple[str, ...] = tuple(d.name for d in DETECTORS)
 SECRET_TYPES: frozenset[str] = frozenset(d.name for d in DETECTORS if d.category == "secret")
 PII_TYPES: frozenset[str] = frozenset(d.name for d in DETECTORS if d.category == "pii")

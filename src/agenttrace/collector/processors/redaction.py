@@ -66,8 +66,11 @@ from agenttrace.redaction import (
     RedactionSummary,
     Redactor,
 )
-from agenttrace.redaction.columnar import JSON_ESCAPE_PREFILTER
-from agenttrace.redaction.detectors import GENERIC_SECRET_KEY, SECRET_KEY
+from agenttrace.redaction.detectors import (
+    GENERIC_SECRET_KEY,
+    JSON_ESCAPE_PREFILTER,
+    SECRET_KEY,
+)
 
 # Secret-like member names the detectors' own patterns do not spell out.
 _EXTRA_KEY_WORDS = ("cookie",)

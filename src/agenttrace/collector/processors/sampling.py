@@ -122,6 +122,11 @@ class SamplingProcessor:
         return self._config.mode == "tail"
 
     @property
+    def stateful(self) -> bool:
+        """Tail mode holds spans across requests, so it cannot run in ingest workers."""
+        return self._config.mode == "tail"
+
+    @property
     def buffered_spans(self) -> int:
         return self._buffered
 
