@@ -114,14 +114,17 @@ class IngestPool:
 
     async def prepare(self, body: bytes, fmt: str) -> Outcome:
         loop = asyncio.get_running_loop()
+        executor = self._executor
         try:
-            outcome: Outcome = await loop.run_in_executor(self._executor, _prepare, body, fmt)
+            outcome: Outcome = await loop.run_in_executor(executor, _prepare, body, fmt)
         except BrokenProcessPool:
             # A worker died (killed for memory, say): requests in flight are refused as
-            # retryable and a new pool takes over.
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
-            self._metrics.clear()
+            # retryable and a new pool takes over (started by the first request to notice).
+            if executor is self._executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+                self._metrics.clear()
+                await self.start()
             raise ShuttingDown("an ingest worker process died; retry") from None
         self._metrics[outcome.pid] = outcome.processor_metrics
         return outcome
