@@ -36,6 +36,7 @@ async def test_a_killed_worker_is_replaced_and_no_acknowledged_span_is_lost(
         url = f"{collector.endpoints.http}/v1/traces"
         assert await asyncio.to_thread(_post, url, 1) == 200
         os.kill(collector.ingest.pool.pids()[0], signal.SIGKILL)
+        await asyncio.sleep(0.5)  # the executor notices a dead worker within milliseconds
         statuses = [await asyncio.to_thread(_post, url, n) for n in range(2, 8)]
         # The request that met the broken pool was refused as retryable; then it recovered.
         assert statuses[0] == 503
