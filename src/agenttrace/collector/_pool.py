@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agenttrace.collector._layout import EncodedRequest
-from agenttrace.collector.errors import CollectorError, ShuttingDown
+from agenttrace.collector.errors import CollectorError, WorkerLost
 
 # (type, name, options, key path) of one processor, as the config lists it.
 ProcessorEntry = tuple[str, str, Mapping[str, Any], str]
@@ -125,7 +125,7 @@ class IngestPool:
                 self._executor = self._new_executor()
                 self._metrics.clear()
                 await self.start()
-            raise ShuttingDown("an ingest worker process died; retry") from None
+            raise WorkerLost("an ingest worker process died; retry") from None
         self._metrics[outcome.pid] = outcome.processor_metrics
         return outcome
 

@@ -83,6 +83,14 @@ class WalFailure(CollectorError):
     retryable = True
 
 
+class WorkerLost(CollectorError):
+    """An ingest worker process died with the request in it; nothing was made durable."""
+
+    http_status = 503
+    grpc_status = grpc.StatusCode.UNAVAILABLE
+    retryable = True
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid. ``key_path`` names it, e.g. ``store.url``."""
 
