@@ -56,24 +56,10 @@ def load_processor_plugins() -> None:
             importlib.import_module(f"{package.__name__}.{module.name}")
 
 
-def build_pipeline(config: CollectorConfig) -> Pipeline:
-    load_processor_plugins()
-    pipeline = Pipeline([], [], [])
-    for index, entry in enumerate(config.processors):
-        options = {k: v for k, v in entry.items() if k not in ("type", "name")}
-        name = str(entry.get("name", entry["type"]))
-        spec = (entry["type"], name, options, f"processors[{index}]")
-        built = build_processor(*spec)
-        if isinstance(built, Forwarder) and not isinstance(built, Processor):
-            pipeline.forwarders.append(built)
-        else:
-            pipeline.processors.append(built)
-            pipeline.processor_entries.append(spec)
-    return pipeline
-
-
 @dataclass
 class Pipeline:
+    """The processors and forwarders built from the config's ``processors:`` list."""
+
     processors: list[Processor]
     forwarders: list[Forwarder]
     processor_entries: list[ProcessorEntry]  # how to build each processor again (workers)
@@ -90,6 +76,22 @@ class Pipeline:
                 " (tail sampling)",
             )
         return IngestPool(workers, self.processor_entries)
+
+
+def build_pipeline(config: CollectorConfig) -> Pipeline:
+    load_processor_plugins()
+    pipeline = Pipeline([], [], [])
+    for index, entry in enumerate(config.processors):
+        options = {k: v for k, v in entry.items() if k not in ("type", "name")}
+        name = str(entry.get("name", entry["type"]))
+        spec = (entry["type"], name, options, f"processors[{index}]")
+        built = build_processor(*spec)
+        if isinstance(built, Forwarder) and not isinstance(built, Processor):
+            pipeline.forwarders.append(built)
+        else:
+            pipeline.processors.append(built)
+            pipeline.processor_entries.append(spec)
+    return pipeline
 
 
 @dataclass(frozen=True)

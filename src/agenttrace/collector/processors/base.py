@@ -37,6 +37,10 @@ Contract for implementers:
   only the spans that need it. ``changed`` says whether it altered the request; while no
   processor has, the next one gets the same bytes and the WAL stores them without a re-encode.
   The collector calls it instead of ``process``, which must give the same result.
+* With ``receivers.workers`` > 1 every worker process builds its own instance from the same
+  config, so ``process`` must not depend on earlier requests. A processor that does (tail
+  sampling holds spans until their trace completes) declares ``stateful = True`` and the
+  collector then refuses to start with more than one worker.
 * Optional: ``metrics() -> Mapping[str, float]`` returning cumulative counters
   (e.g. ``{"spans_redacted": 12}``); the collector exports each as
   ``agenttrace_processor_<key>_total{processor="<name>"}``.
