@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "pipeline"))
 
-from pipeline_helpers import build_request, collector_config, post_protobuf, wait_rows
+from pipeline_helpers import build_request, collector_config, post_protobuf, tree_bytes, wait_rows
 
 from agenttrace.collector.service import Collector
 
@@ -48,3 +48,17 @@ async def test_a_killed_worker_is_replaced_and_no_acknowledged_span_is_lost(
         await collector.shutdown()
     rows = await wait_rows(tmp_path / "store", len(acknowledged))
     assert {int(span_id, 16) for span_id in rows} == acknowledged
+
+
+async def test_a_request_no_processor_changed_is_logged_as_received(tmp_path: Path) -> None:
+    """The worker does not send unchanged bytes back; the collector logs its own copy."""
+    collector = Collector(collector_config(tmp_path, 30.0, [{"type": "limits"}], workers=2))
+    await collector.start()
+    try:
+        body = build_request([{"span_id": 9, "name": "kept as sent"}]).SerializeToString()
+        url = f"{collector.endpoints.http}/v1/traces"
+        assert await asyncio.to_thread(post_protobuf, url, body) == 200
+        assert body in await asyncio.to_thread(tree_bytes, tmp_path / "wal")
+    finally:
+        await collector.shutdown()
+    assert set(await wait_rows(tmp_path / "store", 1)) == {f"{9:016x}"}

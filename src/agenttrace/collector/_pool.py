@@ -37,7 +37,8 @@ class WorkerFailure(RuntimeError):
 class Outcome:
     """What the collector needs back from a worker for one request (picklable)."""
 
-    payload: bytes | None  # None: nothing left to store
+    payload: bytes | None  # None: nothing left to store, or ``unchanged``
+    unchanged: bool  # store the received body as it is (not sent back across the pipe)
     spans: int
     rejected: int
     message: str
@@ -74,15 +75,16 @@ def _prepare(body: bytes, fmt: str) -> Outcome:
             encoded = None
         processed, encoded = run_processors(_processors, request, encoded)
         kept = count_spans(processed) if processed is not None else 0
+        unchanged = kept > 0 and encoded is not None and encoded.data is body
         payload = None
-        if kept:
+        if kept and not unchanged:
             payload = encoded.data if encoded is not None else processed.SerializeToString()
     except CollectorError:
         raise
     except Exception as err:  # the original may not survive pickling back
         raise WorkerFailure(f"{type(err).__name__}: {err}") from None
     metrics = tuple(dict(p.metrics()) if hasattr(p, "metrics") else {} for p in _processors)
-    return Outcome(payload, spans, rejected, message, kept, os.getpid(), metrics)
+    return Outcome(payload, unchanged, spans, rejected, message, kept, os.getpid(), metrics)
 
 
 class IngestPool:

@@ -239,11 +239,12 @@ class Ingest:
             self.metrics.spans_refused.labels("invalid_span").inc(outcome.rejected)
         self.metrics.spans_dropped.inc(outcome.spans - outcome.rejected - outcome.kept)
         result = ExportResult(outcome.rejected, outcome.message)
-        if outcome.payload is None:
+        payload = body if outcome.unchanged else outcome.payload
+        if payload is None:
             return _Prepared(None, None, 0, result)
         # Forwarders take message objects; only they need the request read back.
-        request = ExportTraceServiceRequest.FromString(outcome.payload) if self.forwarders else None
-        return _Prepared(outcome.payload, request, outcome.kept, result)
+        request = ExportTraceServiceRequest.FromString(payload) if self.forwarders else None
+        return _Prepared(payload, request, outcome.kept, result)
 
     async def _commit(self, prepared: _Prepared, protocol: str) -> None:
         """Append to the WAL (returns once fsync'ed), then hand to forwarders."""
