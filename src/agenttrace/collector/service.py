@@ -226,7 +226,6 @@ class Collector:
         pool = pipeline.pool(config.receivers.workers)
         watched: list[Any] = [*pipeline.processors, *pipeline.forwarders]
         if pool is not None:
-            await pool.start()
             views = [
                 PooledProcessorView(p.name, pool, i) for i, p in enumerate(pipeline.processors)
             ]
@@ -241,6 +240,8 @@ class Collector:
         auth = BearerAuth(config.auth.tokens)
         # Receivers first: a port in use then fails before any child process exists.
         self.endpoints = Endpoints(await self._start_http(auth), await self._start_grpc(auth))
+        if pool is not None:
+            await pool.start()
         self._start_publishers()
         self._refresh_gauges()
         self._monitor = asyncio.create_task(self._monitor_loop())
@@ -328,7 +329,7 @@ class Collector:
         assert self.wal is not None
         size, oldest = self.wal.disk_usage()
         self.admission.wal_bytes = size
-        # The memory bound covers the whole service: receivers and the publisher process.
+        # The memory bound covers the whole service: receivers, ingest workers, publishers.
         workers = self.ingest.pool.pids() if self.ingest and self.ingest.pool else []
         self.admission.rss_bytes = read_rss_bytes(*(p.pid for p in self._publishers), *workers)
         self.metrics.wal_size.set(size)
