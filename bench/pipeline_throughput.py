@@ -8,7 +8,7 @@ holding an email address for redaction to find) and an OpenInference-dialect cop
 spans (flattened messages, ``llm.*``/``tool.*`` names) for normalize's slow path.
 
 For every input and pipeline it times what the collector's worker does per request, with the
-collector's own functions: decode the protobuf body, check the span ids, run the processors,
+collector's own `prepare_request`: decode the protobuf body, check the span ids, run the processors,
 re-encode for the WAL when one changed the request. The reference, taken in the same run, is
 the collector's path with no processor (the received bytes go to the WAL unchanged). Pipelines are timed round-robin and each keeps its
 best of ``--repeat`` passes, reported as spans/s and as a ratio of that reference.
@@ -30,8 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from agenttrace.collector._layout import EncodedRequest
-from agenttrace.collector.ingest import decode, reject_invalid, run_processors
+from agenttrace.collector.ingest import prepare_request
 from agenttrace.collector.processors._otlp import set_value, to_python
 from agenttrace.collector.processors.base import build_processor
 
@@ -127,13 +126,7 @@ def run_path(bodies: list[bytes], processors: list[Any]) -> float:
     ids, run the processors, and re-encode for the WAL if one changed the request."""
     started = time.perf_counter()
     for body in bodies:
-        request = decode(body, "protobuf")
-        encoded: EncodedRequest | None = EncodedRequest(body)
-        if reject_invalid(request, encoded)[0]:
-            encoded = None
-        request, encoded = run_processors(processors, request, encoded)
-        if encoded is None:
-            request.SerializeToString()
+        prepare_request(body, "protobuf", processors)
     return time.perf_counter() - started
 
 

@@ -22,7 +22,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from agenttrace.collector._layout import EncodedRequest
 from agenttrace.collector.errors import CollectorError, WorkerLost
 
 # (type, name, options, key path) of one processor, as the config lists it.
@@ -64,27 +63,28 @@ def _ready() -> int:
 
 
 def _prepare(body: bytes, fmt: str) -> Outcome:
-    from agenttrace.collector.ingest import count_spans, decode, reject_invalid, run_processors
+    from agenttrace.collector.ingest import prepare_request
 
     try:
-        request = decode(body, fmt)
-        spans = count_spans(request)
-        encoded = EncodedRequest(body) if fmt == "protobuf" else None
-        rejected, message = reject_invalid(request, encoded)
-        if rejected:
-            encoded = None
-        processed, encoded = run_processors(_processors, request, encoded)
-        kept = count_spans(processed) if processed is not None else 0
-        unchanged = kept > 0 and encoded is not None and encoded.data is body
-        payload = None
-        if kept and not unchanged:
-            payload = encoded.data if encoded is not None else processed.SerializeToString()
+        prepared = prepare_request(body, fmt, _processors)
     except CollectorError:
         raise
     except Exception as err:  # the original may not survive pickling back
         raise WorkerFailure(f"{type(err).__name__}: {err}") from None
+    unchanged = prepared.payload is body
+    payload = None if unchanged else prepared.payload
+    result = prepared.result
     metrics = tuple(dict(p.metrics()) if hasattr(p, "metrics") else {} for p in _processors)
-    return Outcome(payload, unchanged, spans, rejected, message, kept, os.getpid(), metrics)
+    return Outcome(
+        payload,
+        unchanged,
+        prepared.spans,
+        result.rejected_spans,
+        result.message,
+        prepared.kept,
+        os.getpid(),
+        metrics,
+    )
 
 
 class IngestPool:

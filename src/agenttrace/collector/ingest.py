@@ -24,6 +24,7 @@ from agenttrace.collector._layout import PROBLEMS, RECORD_FIELDS, EncodedRequest
 from agenttrace.collector._pool import IngestPool
 from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown, error_kind
 from agenttrace.collector.metrics import CollectorMetrics
+from agenttrace.collector.processors._otlp import span_count
 from agenttrace.collector.processors.base import Forwarder, Processor
 from agenttrace.collector.wal import Wal
 
@@ -92,10 +93,6 @@ def read_rss_bytes(*pids: int | None) -> int:
 
 
 _INT64_LIMIT = 1 << 63
-
-
-def count_spans(request: Any) -> int:
-    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
 
 
 def reject_invalid_spans(request: Any) -> tuple[int, str]:
@@ -189,11 +186,31 @@ def decode(body: bytes, fmt: str) -> Any:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     payload: bytes | None  # None: nothing left to store
     request: Any
+    spans: int  # in the decoded request
     kept: int
     result: ExportResult
+
+
+def prepare_request(body: bytes, fmt: str, processors: Sequence[Processor]) -> Prepared:
+    """Decode, check the span ids and run the processors: the CPU work of one request, done on
+    the ingest thread or in a worker process."""
+    request = decode(body, fmt)
+    spans = span_count(request)
+    encoded = EncodedRequest(body) if fmt == "protobuf" else None
+    rejected, message = reject_invalid(request, encoded)
+    if rejected:
+        encoded = None
+    processed, encoded = run_processors(processors, request, encoded)
+    kept = span_count(processed) if processed is not None else 0
+    result = ExportResult(rejected, message)
+    if not kept:
+        return Prepared(None, None, spans, 0, result)
+    # Bytes no processor changed are logged as received, skipping a re-encode.
+    payload = encoded.data if encoded is not None else processed.SerializeToString()
+    return Prepared(payload, processed, spans, kept, result)
 
 
 class Ingest:
@@ -216,7 +233,6 @@ class Ingest:
         self.admission = admission
         self.metrics = metrics
         self.pool = pool
-        self._mutating = any(getattr(p, "mutates", True) for p in self.processors)
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agenttrace-ingest")
 
     async def export(self, body: bytes, fmt: str, protocol: str) -> ExportResult:
@@ -230,23 +246,21 @@ class Ingest:
         await self._commit(prepared, protocol)
         return prepared.result
 
-    async def _prepare_pooled(self, body: bytes, fmt: str, protocol: str) -> _Prepared:
-        """:meth:`_prepare` in a worker process; the counts come back and are reported here."""
+    async def _prepare_pooled(self, body: bytes, fmt: str, protocol: str) -> Prepared:
+        """:func:`prepare_request` in a worker process; the counts come back and are reported
+        here."""
         assert self.pool is not None
         outcome = await self.pool.prepare(body, fmt)
-        self.metrics.spans_received.labels(protocol).inc(outcome.spans)
-        if outcome.rejected:
-            self.metrics.spans_refused.labels("invalid_span").inc(outcome.rejected)
-        self.metrics.spans_dropped.inc(outcome.spans - outcome.rejected - outcome.kept)
+        self._count(protocol, outcome.spans, outcome.rejected, outcome.kept)
         result = ExportResult(outcome.rejected, outcome.message)
         payload = body if outcome.unchanged else outcome.payload
         if payload is None:
-            return _Prepared(None, None, 0, result)
+            return Prepared(None, None, outcome.spans, 0, result)
         # Forwarders take message objects; only they need the request read back.
         request = ExportTraceServiceRequest.FromString(payload) if self.forwarders else None
-        return _Prepared(payload, request, outcome.kept, result)
+        return Prepared(payload, request, outcome.spans, outcome.kept, result)
 
-    async def _commit(self, prepared: _Prepared, protocol: str) -> None:
+    async def _commit(self, prepared: Prepared, protocol: str) -> None:
         """Append to the WAL (returns once fsync'ed), then hand to forwarders."""
         if prepared.payload is None:
             return
@@ -277,37 +291,27 @@ class Ingest:
             prepared = await loop.run_in_executor(self._cpu, self._prepare_held, index, flush)
             await self._commit(prepared, "held")
 
-    def _prepare_held(self, index: int, flush: Callable[[], Any]) -> _Prepared:
+    def _prepare_held(self, index: int, flush: Callable[[], Any]) -> Prepared:
         released = flush()
         encoded = None
         if released is not None:
             released, encoded = self._process(released, None, start=index + 1)
-        if released is None or not (kept := count_spans(released)):
-            return _Prepared(None, None, 0, ExportResult())
+        if released is None or not (kept := span_count(released)):
+            return Prepared(None, None, 0, 0, ExportResult())
         payload = encoded.data if encoded is not None else released.SerializeToString()
-        return _Prepared(payload, released, kept, ExportResult())
+        return Prepared(payload, released, kept, kept, ExportResult())
 
-    def _prepare(self, body: bytes, fmt: str, protocol: str) -> _Prepared:
-        """Decode, validate and process (CPU work, on the ingest thread)."""
-        request = decode(body, fmt)
-        spans = count_spans(request)
+    def _prepare(self, body: bytes, fmt: str, protocol: str) -> Prepared:
+        """:func:`prepare_request` on the ingest thread."""
+        prepared = prepare_request(body, fmt, self.processors)
+        self._count(protocol, prepared.spans, prepared.result.rejected_spans, prepared.kept)
+        return prepared
+
+    def _count(self, protocol: str, spans: int, rejected: int, kept: int) -> None:
         self.metrics.spans_received.labels(protocol).inc(spans)
-        encoded = EncodedRequest(body) if fmt == "protobuf" else None
-        rejected, message = reject_invalid(request, encoded)
-        result = ExportResult(rejected, message)
         if rejected:
-            encoded = None
             self.metrics.spans_refused.labels("invalid_span").inc(rejected)
-        processed, encoded = self._process(request, encoded)
-        kept = 0
-        if processed is not None:
-            kept = count_spans(processed) if self._mutating else spans - rejected
         self.metrics.spans_dropped.inc(spans - rejected - kept)
-        if not kept:
-            return _Prepared(None, None, 0, result)
-        # Bytes no processor changed are logged as received, skipping a re-encode.
-        payload = encoded.data if encoded is not None else processed.SerializeToString()
-        return _Prepared(payload, processed, kept, result)
 
     def _process(
         self, request: Any, encoded: EncodedRequest | None, start: int = 0
