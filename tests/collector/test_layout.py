@@ -148,8 +148,9 @@ def test_units_at_maps_offsets_to_the_unit_holding_them() -> None:
     for u in range(len(layout)):
         start, end = records[u * RECORD_FIELDS + START], records[u * RECORD_FIELDS + END]
         if end > start:
-            assert layout.units_at([start, end - 1]) == {u: [start, end - 1]}
-    assert layout.units_at([0]) == {}  # the framing of the first resource_spans
+            hits = [(start, 1), (end - 1, 2)]
+            assert layout.units_at(hits) == {u: hits}
+    assert layout.units_at([(0, 1)]) == {}  # the framing of the first resource_spans
 
 
 @pytest.mark.parametrize(
@@ -255,3 +256,53 @@ def test_every_request_the_runtime_accepts_is_read_by_both_readers() -> None:
             native = list(memoryview(_wire.layout(bytes(mutated))).cast("q"))
             assert native == list(_layout._python_layout(bytes(mutated)))
     assert accepted > 100
+
+
+def _unit_message(request: ExportTraceServiceRequest, record: Sequence[int]) -> Any:
+    kind, r, s, i = record[KIND : KIND + 4]
+    resource_spans = request.resource_spans[r]
+    if kind == _layout.RESOURCE:
+        return resource_spans.resource
+    if kind == SCOPE:
+        return resource_spans.scope_spans[s].scope
+    return resource_spans.scope_spans[s].spans[i]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_spliced_units_give_the_request_the_runtime_serializes(seed: int) -> None:
+    rng = random.Random(seed)
+    request = _request(seed)
+    encoded = _layout.EncodedRequest(request.SerializeToString())
+    contents = {}
+    for unit in range(len(encoded.layout)):
+        if rng.random() < 0.5:
+            continue
+        message = _unit_message(request, encoded.layout.unit(unit))
+        # Grow some past a length varint's byte boundary (128, 16384), shrink others.
+        size = rng.choice([0, 3, 200, 20_000])
+        message.attributes.add(key="grown").value.string_value = "g" * size
+        if rng.random() < 0.3:
+            del message.attributes[0]
+        contents[unit] = message.SerializeToString()
+    spliced = encoded.with_units(contents)
+    assert spliced is not None
+    assert ExportTraceServiceRequest.FromString(spliced.data) == request
+    if contents:
+        assert spliced.data != encoded.data
+
+
+def test_a_resource_given_twice_is_not_spliced() -> None:
+    request = _request(3)
+    data = request.SerializeToString()
+    # A second ``resource`` field in the first resource_spans: the runtime merges the two.
+    extra = b"\x0a\x00"
+    first = ExportTraceServiceRequest()
+    first.resource_spans.add().CopyFrom(request.resource_spans[0])
+    inner = first.resource_spans[0].SerializeToString() + extra
+    doubled = b"\x0a" + _layout.encode_varint(len(inner)) + inner
+    rest = data[len(first.SerializeToString()) :]
+    encoded = _layout.EncodedRequest(doubled + rest)
+    layout = encoded.layout
+    units = [u for u in range(len(layout)) if layout.unit(u)[KIND] == _layout.RESOURCE]
+    assert [layout.unit(u)[1] for u in units].count(0) == 2
+    assert encoded.with_units({units[0]: b""}) is None

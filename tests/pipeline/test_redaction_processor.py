@@ -1,5 +1,6 @@
-"""redaction: every place of a span is covered, summaries never hold values, and the batch
-prefilter never changes the outcome compared with running the engine on every value."""
+"""redaction: every place of a span is covered, summaries never hold values, the byte screen
+never changes the outcome compared with running the engine on every value, and the bytes the
+processor splices are the request it changed."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from agenttrace import semconv
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import attributes_dict
 from agenttrace.collector.processors.base import build_processor
+from agenttrace.collector._layout import EncodedRequest
 from agenttrace.collector.processors.redaction import (
-    BatchPrefilter,
     RedactionProcessor,
     RedactionProcessorConfig,
 )
@@ -36,8 +37,17 @@ SECRETS = (GITHUB_TOKEN, ANTHROPIC, AWS_KEY_ID, EMAIL)
 def _redact(spans: list[dict], resource: dict | None = None, **config: object):
     request = build_request(spans, resource=resource)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict(config))
-    processor.process(request)
+    _process_checking_bytes(processor, request)
     return request, processor
+
+
+def _process_checking_bytes(processor: RedactionProcessor, request: object) -> None:
+    """Run the processor as the collector does; the bytes it hands on must be the request."""
+    encoded = EncodedRequest(request.SerializeToString())
+    result, new = processor.process_encoded(request, encoded)
+    assert result is request
+    if new is not None:
+        assert type(request).FromString(new.data) == request
 
 
 def test_every_place_of_a_span_is_redacted() -> None:
@@ -196,19 +206,12 @@ def test_prefilter_never_changes_the_outcome() -> None:
         )
     processed = build_request(spans)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
-    processor.process(processed)
+    _process_checking_bytes(processor, processed)
     expected = build_request(spans)
     _reference(Redactor(RedactionConfig()), expected)
     _strip_summaries(processed)
     assert processed == expected
     assert processor.metrics()["findings"] > 30  # the corpus really exercised the engine
-
-
-def test_batch_prefilter_marks_strings_with_findings() -> None:
-    prefilter = BatchPrefilter(Redactor())
-    texts = ["hello", f"x {GITHUB_TOKEN}", "plain words", f"{EMAIL}", "", "nothing"]
-    assert {1, 3} <= prefilter.candidates(texts)
-    assert 0 not in prefilter.candidates(texts)
 
 
 def test_config_file_is_the_one_agenttrace_redact_reads(tmp_path: Path) -> None:
@@ -248,7 +251,7 @@ def test_a_second_pass_replaces_the_summary_instead_of_adding_one() -> None:
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
     span = only_span(request)
     span.attributes.add(key="late").value.string_value = f"token {AWS_KEY_ID}"
-    processor.process(request)
+    _process_checking_bytes(processor, request)
     keys = [kv.key for kv in span.attributes]
     assert keys.count(semconv.AGENTTRACE_REDACTION_COUNT) == 1
     assert keys.count(semconv.AGENTTRACE_REDACTION_KEYS) == 1
@@ -266,10 +269,9 @@ def test_several_dropped_values_of_one_span_all_go() -> None:
     assert processor.metrics()["values_dropped"] == 4
 
 
-def test_batch_prefilter_marks_every_string_the_engine_would_change() -> None:
+@pytest.mark.parametrize("config", [{}, {"block": [{"key": "x"}]}], ids=["screened", "block"])
+def test_the_processor_changes_what_the_engine_changes(config: dict) -> None:
     rng = random.Random(99)
-    redactor = Redactor()
-    prefilter = BatchPrefilter(redactor)
     texts = [_random_text(rng) for _ in range(400)]
     texts += [
         json.dumps({"session_cookie": "abcDEF123456"}),
@@ -278,9 +280,15 @@ def test_batch_prefilter_marks_every_string_the_engine_would_change() -> None:
         json.dumps({"v": "jane\u0040corp.io"}, ensure_ascii=True).replace("@", "\\u0040"),
         "caf\u00e9 " + EMAIL,
     ]
-    key = "gen_ai.input.messages"
-    changed = {i for i, text in enumerate(texts) if redactor.redact_value(key, text) != text}
-    assert len(changed) > 50
-    assert changed <= prefilter.candidates(texts)
-    with_block = BatchPrefilter(Redactor(RedactionConfig.from_dict({"block": [{"key": "x"}]})))
-    assert with_block.candidates(texts) == set(range(len(texts)))
+    spans = [
+        {"span_id": i + 1, "attributes": {"gen_ai.input.messages": text, "note": text, "n": i}}
+        for i, text in enumerate(texts)
+    ]
+    processed = build_request(spans)
+    processor = RedactionProcessor(RedactionProcessorConfig.from_dict(config))
+    _process_checking_bytes(processor, processed)
+    expected = build_request(spans)
+    _reference(Redactor(RedactionConfig.from_dict(config)), expected)
+    _strip_summaries(processed)
+    assert processed == expected
+    assert processor.metrics()["findings"] > 100

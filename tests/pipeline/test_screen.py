@@ -41,11 +41,11 @@ def test_matches_carry_their_offsets_inside_the_unit() -> None:
     encoded = _request({"a": 1}, {"llm.input_messages.0.message.role": "user"})
     units = screen.units(encoded)
     assert len(units) == 1
-    ((unit, offsets),) = units.items()
+    ((unit, hits),) = units.items()
     record = encoded.layout.unit(unit)
     # Hyperscan reports the last byte of the literal, inside the second span's bytes.
     end = encoded.data.index(b"llm.input_messages.") + len("llm.input_messages.") - 1
-    assert offsets == [end]
+    assert hits == [(end, 0)]
     assert record[4] <= end < record[5]
 
 
@@ -53,4 +53,4 @@ def test_the_empty_screen_passes_every_unit_without_offsets() -> None:
     encoded = _request({"a": 1}, {"b": 2})
     units = ByteScreen([]).units(encoded)
     assert list(units) == list(range(len(encoded.layout)))
-    assert all(offsets == [] for offsets in units.values())
+    assert all(hits == [] for hits in units.values())

@@ -4,6 +4,9 @@
   it must accept and refuse exactly what orjson-then-stdlib does.
 * The window detectors (email, URL credentials) search only from the next keyword
   occurrence on: every window must yield the same matches as ``finditer`` over the window.
+* A JSON attribute without escapes is redacted string by string in its own text: the values
+  must be those the tree walk gives, and so must the summary counts.
+* A caller's screen (``screened``) replaces the gate without changing any result.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 import orjson
 import pytest
 
-from agenttrace.redaction import _jsonio
+from agenttrace.redaction import RedactionConfig, RedactionSummary, Redactor, _jsonio
 from agenttrace.redaction.detectors import DETECTORS
 from agenttrace.redaction.engine import _window_finditer
 
@@ -180,3 +183,81 @@ def test_a_screen_matches_wherever_its_prefilter_matches(detector: object) -> No
             matched += 1
             assert screen.search(found.group(0)), (text, found.group(0))
     assert matched > 100
+
+
+_JSON_NAMES = [
+    "role",
+    "content",
+    "parts",
+    "type",
+    "note",
+    "password",
+    "api_key",
+    "server.address",
+    "agenttrace.redaction.count",
+    "jane.doe@example.com",
+    "gen_ai.tool.name",
+]
+_JSON_TEXTS = [
+    "plain words here",
+    "mail jane.doe@example.com now",
+    "card 4111 1111 1111 1111 ok",
+    "AKIAIOSFODNN7EXAMPLE",
+    "10.0.0.7",
+    "call +1 415 555 0100",
+    'a "quoted" word',
+    "line\nbreak",
+    "token=ghp_" + "a" * 36,
+    "user",
+    "",
+]
+
+
+def _json_document(rng: random.Random, depth: int = 0) -> object:
+    roll = rng.random()
+    if depth < 3 and roll < 0.3:
+        return {rng.choice(_JSON_NAMES): _json_document(rng, depth + 1) for _ in range(3)}
+    if depth < 3 and roll < 0.45:
+        return [_json_document(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    if roll < 0.55:
+        return rng.choice([1, 2.5, True, None])
+    return " ".join(rng.choice(_JSON_TEXTS) for _ in range(rng.randint(1, 3)))
+
+
+@pytest.mark.parametrize("mode", ["mask", "drop"])
+def test_json_attribute_spliced_in_place_matches_the_tree_walk(mode: str) -> None:
+    redactor = Redactor(RedactionConfig.from_dict({"mode": mode}))
+    rng = random.Random(5)
+    spliced = 0
+    for _ in range(400):
+        document = {"messages": [_json_document(rng), _json_document(rng)]}
+        separators = rng.choice([(",", ":"), (", ", ": "), (" ,", " : ")])
+        text = json.dumps(document, ensure_ascii=False, separators=separators)
+        summary, expected_summary = RedactionSummary(), RedactionSummary()
+        got = redactor.redact_value("gen_ai.input.messages", text, summary)
+        expected = redactor.redact_json(document, expected_summary)
+        assert json.loads(got) == expected, text
+        assert summary.counts == expected_summary.counts, text
+        # Spliced: the producer's separators survive around every untouched member.
+        spliced += got != text and separators[0] in got and _jsonio.dumps(expected) != got
+    # A dropped value changes the document's shape: only the tree walk can do that.
+    assert spliced > 30 if mode == "mask" else spliced == 0
+
+
+def test_a_callers_screen_gives_the_gates_results() -> None:
+    redactor = Redactor()
+    redactor.warm_up()
+    rng = random.Random(9)
+    for _ in range(300):
+        text = json.dumps(_json_document(rng), ensure_ascii=False)
+        screened = {
+            index
+            for index, detector in enumerate(redactor.detectors)
+            if re.search(detector.screen_prefilter, text, re.DOTALL)
+        }
+        for key in ("gen_ai.input.messages", "note"):
+            plain, hinted = RedactionSummary(), RedactionSummary()
+            assert redactor.redact_value(key, text, plain) == redactor.redact_value(
+                key, text, hinted, screened=screened
+            )
+            assert plain.counts == hinted.counts

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 _native_layout: Callable[[bytes], bytes] | None
@@ -81,16 +81,17 @@ class Layout:
         base = index * RECORD_FIELDS
         return self.records[base : base + RECORD_FIELDS]
 
-    def units_at(self, offsets: Sequence[int]) -> dict[int, list[int]]:
-        """The units holding the byte offsets, each with its offsets; offsets in no unit (the
-        framing between them) are ignored."""
+    def units_at(self, hits: Sequence[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
+        """The units holding the hits (a byte offset, and a tag the caller chose), each with its
+        hits; hits in no unit (the framing between them) are ignored."""
         records = self.records
         starts = records[START::RECORD_FIELDS]
-        found: dict[int, list[int]] = {}
-        for offset in offsets:
+        found: dict[int, list[tuple[int, int]]] = {}
+        for hit in hits:
+            offset = hit[0]
             index = bisect.bisect_right(starts, offset) - 1
             if index >= 0 and offset < records[index * RECORD_FIELDS + END]:
-                found.setdefault(index, []).append(offset)
+                found.setdefault(index, []).append(hit)
         return found
 
 
@@ -301,3 +302,92 @@ class EncodedRequest:
         if self._layout is None:
             self._layout = Layout.of(self.data)
         return self._layout
+
+    def with_units(self, contents: Mapping[int, bytes]) -> EncodedRequest | None:
+        """These bytes with the units ``contents`` names (layout indices) holding new message
+        bytes, and the lengths of the messages around them fixed: the request a processor
+        changed in a few places, without serializing it whole.
+
+        ``None`` when a resource or scope to replace occurs twice in its message: the runtime
+        merged the occurrences when it parsed them, so replacing one would leave the other.
+        """
+        records = self.layout.records
+        data = self.data
+        once: dict[tuple[int, ...], int] = {}
+        for base in range(0, len(records), RECORD_FIELDS):
+            if records[base + KIND] != SPAN:
+                place = tuple(records[base + KIND : base + SCOPE_INDEX + 1])
+                once[place] = once.get(place, 0) + 1
+        edits: list[tuple[int, int, bytes]] = []
+        grown: dict[tuple[int, int], int] = {}  # (resource_spans, scope_spans or -1): bytes
+        for unit, content in contents.items():
+            base = unit * RECORD_FIELDS
+            kind, r, s = records[base + KIND : base + SCOPE_INDEX + 1]
+            if kind != SPAN and once[(kind, r, s)] > 1:
+                return None
+            start, end = records[base + START], records[base + END]
+            length_at = _length_start(data, start)
+            edits.append((length_at, end, encode_varint(len(content)) + content))
+            parent = (r, -1 if kind == RESOURCE else s)
+            grown[parent] = grown.get(parent, 0) + len(edits[-1][2]) - (end - length_at)
+        for r, (length_at, start, end, scopes) in enumerate(_containers(data)):
+            resource_growth = grown.get((r, -1), 0)
+            for s, (scope_length_at, scope_start, scope_end) in enumerate(scopes):
+                growth = grown.get((r, s), 0)
+                if growth:
+                    length = encode_varint(scope_end - scope_start + growth)
+                    edits.append((scope_length_at, scope_start, length))
+                    resource_growth += growth + len(length) - (scope_start - scope_length_at)
+            if resource_growth:
+                edits.append((length_at, start, encode_varint(end - start + resource_growth)))
+        edits.sort()
+        pieces: list[bytes] = []
+        last = 0
+        for start, end, replacement in edits:
+            pieces.append(data[last:start])
+            pieces.append(replacement)
+            last = end
+        pieces.append(data[last:])
+        return EncodedRequest(b"".join(pieces))
+
+
+def encode_varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        low = number & 0x7F
+        number >>= 7
+        if number:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
+
+
+def _length_start(data: bytes, content_start: int) -> int:
+    """Where the length varint in front of a message's content begins: its last byte is the
+    one before the content, every earlier byte of it has the continuation bit set, and the
+    field tag before it ends with a byte that has not."""
+    at = content_start - 1
+    while at > 0 and data[at - 1] & 0x80:
+        at -= 1
+    return at
+
+
+def _containers(data: bytes) -> list[tuple[int, int, int, list[tuple[int, int, int]]]]:
+    """(length start, content start, content end) of every ``resource_spans``, with the same
+    for each of its ``scope_spans``; numbered as the layout numbers them."""
+    out: list[tuple[int, int, int, list[tuple[int, int, int]]]] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        number, wire, start, stop, next_pos = _field(data, pos, end, 0)
+        if number == 1 and wire == 2:
+            scopes = []
+            inner = start
+            while inner < stop:
+                inner_number, inner_wire, a, b, after = _field(data, inner, stop, 0)
+                if inner_number == 2 and inner_wire == 2:
+                    scopes.append((_varint(data, inner, stop)[1], a, b))
+                inner = after
+            out.append((_varint(data, pos, end)[1], start, stop, scopes))
+        pos = next_pos
+    return out

@@ -141,14 +141,13 @@ def run_processors(
         if process_encoded is not None:
             if encoded is None:
                 encoded = EncodedRequest(request.SerializeToString())
-            request, changed = process_encoded(request, encoded)
+            request, encoded = process_encoded(request, encoded)
         else:
             request = processor.process(request)
-            changed = getattr(processor, "mutates", True)
+            if getattr(processor, "mutates", True):
+                encoded = None
         if request is None:
             return None, None
-        if changed:
-            encoded = None
     return request, encoded
 
 

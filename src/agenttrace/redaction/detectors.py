@@ -51,6 +51,9 @@ class Detector:
     # (the engine starts its searches there; tests/redaction/test_redaction_fast_paths.py).
     anchor: Literal["scan", "keyword", "window"] = "scan"
     window: tuple[int, int] = (0, 0)
+    # Characters no match holds before its first keyword: a window search can start after the
+    # last of them ahead of the keyword instead of ``window[0]`` characters before it.
+    window_stops: tuple[str, ...] = ()
     # A shorter superset of ``prefilter`` for screens that need every match position in a
     # large buffer (the collector screens whole requests): Hyperscan reports each end of every
     # match, and an open-ended tail such as an email's domain has many; empty: ``prefilter``.
@@ -154,6 +157,7 @@ def _d(
     bound_prefilter: bool = True,
     anchor: Literal["scan", "keyword", "window"] = "scan",
     window: tuple[int, int] = (0, 0),
+    window_stops: tuple[str, ...] = (),
     screen: str = "",
 ) -> Detector:
     sources = (pattern,) if isinstance(pattern, str) else pattern
@@ -174,6 +178,7 @@ def _d(
         bound_prefilter=bound_prefilter,
         anchor=anchor,
         window=window,
+        window_stops=window_stops,
         screen=screen,
     )
 
@@ -213,6 +218,7 @@ DETECTORS: tuple[Detector, ...] = (
         groups=("value",),
         anchor="window",
         window=(24, 600),
+        window_stops=(" ", "\n"),  # the scheme is letters, digits and +.-
     ),
     _d(
         "aws_access_key_id",
@@ -407,6 +413,7 @@ DETECTORS: tuple[Detector, ...] = (
         validator=lambda m: v.email_ok(m.group(0)),
         anchor="window",
         window=(64, 300),
+        window_stops=(" ", "\n"),  # the local part is letters, digits and ._%+-
         screen=r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.",
     ),
     _d(

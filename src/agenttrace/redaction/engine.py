@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,8 @@ _DECISION_CACHE_SIZE = 4096
 # under the global allow rules are remembered instead of scanned again.
 _SHORT_TEXT_LENGTH = 64
 _SHORT_TEXT_CACHE_SIZE = 4096
+# A JSON string without escapes, and whether a colon follows (a member name).
+_JSON_STRING = re.compile(r'"([^"]*)"([ \t\n\r]*:)?')
 
 
 class _Drop:
@@ -98,6 +100,10 @@ class Redactor:
         self._block = self.config.block
         self._json_keys = frozenset(self.config.json_keys)
         self._scan_decision = _Decision("scan", self._global_allows)
+        # Rules that name keys only (no paths) decide a JSON member by its name alone.
+        self._key_rules_only = all(
+            rule.path is None for rule in (*self._block, *self._ignore, *self._scoped_allows)
+        )
         self._decisions: dict[tuple[str, str], _Decision] = {}
         self._member_secret_types: dict[str, bool] = {}
         self._short_findings: dict[str, tuple[Finding, ...]] = {}
@@ -117,7 +123,7 @@ class Redactor:
         if not self.config.enabled:
             return text
         try:
-            result = self._redact_string(text, self._scan_decision, summary, None, drop_all=False)
+            result = self._redact_string(text, self._scan_decision, summary, None, False, None)
             return result if isinstance(result, str) else ""
         except Exception:
             return self._internal_error("redact_text")
@@ -151,19 +157,33 @@ class Redactor:
         out: dict[str, Any] = {}
         for key, value in attributes.items():
             try:
-                result = self._redact_attribute(key, value, summary)
+                result = self._redact_attribute(key, value, summary, None)
             except Exception:
                 result = self._internal_error("redact_attributes")
             if result is not DROP:
                 out[key] = result
         return out
 
-    def redact_value(self, key: str, value: Any, summary: RedactionSummary | None = None) -> Any:
-        """One attribute value under ``key``; returns :data:`DROP` when it must be removed."""
+    def redact_value(
+        self,
+        key: str,
+        value: Any,
+        summary: RedactionSummary | None = None,
+        *,
+        screened: Collection[int] | None = None,
+    ) -> Any:
+        """One attribute value under ``key``; returns :data:`DROP` when it must be removed.
+
+        ``screened``: the indices (into :attr:`detectors`) of every detector whose
+        ``screen_prefilter`` matches somewhere in the value's text (or texts, for a list), from
+        a screen the caller already ran (the collector screens whole requests); the engine then
+        skips its own gate. JSON text holding escapes is gated as usual: its strings decode to
+        other text than the caller screened.
+        """
         if not self.config.enabled:
             return value
         try:
-            return self._redact_attribute(key, value, summary)
+            return self._redact_attribute(key, value, summary, screened)
         except Exception:
             return self._internal_error("redact_value")
 
@@ -177,7 +197,13 @@ class Redactor:
 
     # ----------------------------------------------------------------- attributes
 
-    def _redact_attribute(self, key: str, value: Any, summary: RedactionSummary | None) -> Any:
+    def _redact_attribute(
+        self,
+        key: str,
+        value: Any,
+        summary: RedactionSummary | None,
+        screened: Collection[int] | None,
+    ) -> Any:
         decision = self._decide(key, key)
         if decision.action == "block":
             return self._replace_whole(value, BLOCKED_TYPE, summary, key)
@@ -185,13 +211,13 @@ class Redactor:
             return value
         if isinstance(value, str):
             if key in self._json_keys or _jsonio.looks_like_json(value):
-                return self._redact_json_string(value, key, decision, summary)
-            return self._redact_member_string(value, key, decision, summary, key)
+                return self._redact_json_string(value, key, decision, summary, screened)
+            return self._redact_member_string(value, key, decision, summary, key, screened)
         if isinstance(value, (list, tuple)):
             items: list[Any] = []
             for item in value:
                 if isinstance(item, str):
-                    item = self._redact_member_string(item, key, decision, summary, key)
+                    item = self._redact_member_string(item, key, decision, summary, key, screened)
                     if item is DROP:
                         return DROP
                 items.append(item)
@@ -199,23 +225,77 @@ class Redactor:
         return value
 
     def _redact_json_string(
-        self, text: str, key: str, decision: _Decision, summary: RedactionSummary | None
+        self,
+        text: str,
+        key: str,
+        decision: _Decision,
+        summary: RedactionSummary | None,
+        screened: Collection[int] | None,
     ) -> Any:
         try:
             parsed = _jsonio.loads(text)
         except _jsonio.JsonUnsupported:
-            return self._redact_string(text, decision, summary, key, drop_all=True)
+            return self._redact_string(text, decision, summary, key, True, screened)
+        if "\\" in text:
+            screened = None
         local = RedactionSummary()
+        spliced = self._splice_json(text, key, local, screened)
+        if spliced is not None:
+            if summary is not None:
+                summary.merge(local)
+            return spliced
+        local = RedactionSummary()  # the splice may have counted findings before it gave up
         redacted = self._redact_tree(parsed, key, local, key)
         if not local:
             return text  # untouched: keep the producer's exact formatting
         try:
             result = _jsonio.dumps(redacted)
         except _jsonio.JsonUnsupported:
-            return self._redact_string(text, decision, summary, key, drop_all=True)
+            return self._redact_string(text, decision, summary, key, True, screened)
         if summary is not None:
             summary.merge(local)
         return result
+
+    def _splice_json(
+        self,
+        text: str,
+        key: str,
+        summary: RedactionSummary,
+        screened: Collection[int] | None,
+    ) -> str | None:
+        """The tree walk's result for a parsed JSON ``text``, found on the text itself: each
+        string value redacted in place, the rest as the producer wrote it. ``None`` when the
+        tree walk is needed: an escape (strings then differ from their decoded values), a
+        member name a rule or finding applies to, or a value to drop.
+
+        Without escapes every string is ``"[^"]*"``; one followed by a colon is a member name.
+        With no name secret-like, ruled or holding a finding, the walk treats every string
+        value alike (scanned under the global allow rules, summarised under ``key``), which is
+        what happens here, string by string.
+        """
+        if not self._key_rules_only or "\\" in text:
+            return None
+        pieces: list[str] = []
+        last = 0
+        for token in _JSON_STRING.finditer(text):
+            value = token[1]
+            if token[2] is not None:  # a member name
+                if self._decide(value, value) is not self._scan_decision or (
+                    self._is_secret_key(value) or self._find(value, self._global_allows)
+                ):
+                    return None
+                continue
+            redacted = self._redact_string(value, self._scan_decision, summary, key, True, screened)
+            if redacted is DROP:
+                return None
+            if redacted is not value:
+                pieces.append(text[last : token.start(1)])
+                pieces.append(redacted)
+                last = token.end(1)
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     # ----------------------------------------------------------------- JSON trees
 
@@ -225,7 +305,7 @@ class Redactor:
         if not isinstance(root, (dict, list)):
             if isinstance(root, str):
                 return self._redact_member_string(
-                    root, "", self._scan_decision, summary, summary_key
+                    root, "", self._scan_decision, summary, summary_key, None
                 )
             return root
         out_root: dict[str, Any] | list[Any] = {} if isinstance(root, dict) else []
@@ -259,7 +339,7 @@ class Redactor:
                     new = {} if isinstance(value, dict) else []
                     stack.append((value, new, child_path, key))
                 elif isinstance(value, str):
-                    new = self._redact_member_string(value, key, decision, summary, where)
+                    new = self._redact_member_string(value, key, decision, summary, where, None)
                 else:
                     new = value
                 if is_member:
@@ -274,7 +354,7 @@ class Redactor:
     ) -> str:
         if len(key) < _MIN_FINDING_LENGTH:
             return key
-        redacted = self._redact_string(key, self._scan_decision, summary, where, drop_all=False)
+        redacted = self._redact_string(key, self._scan_decision, summary, where, False, None)
         new_key = redacted if isinstance(redacted, str) else ""
         if new_key != key:
             base, n = new_key, 2
@@ -291,12 +371,13 @@ class Redactor:
         decision: _Decision,
         summary: RedactionSummary | None,
         where: str | None,
+        screened: Collection[int] | None,
     ) -> Any:
         if key and self._is_secret_key(key):
             secret_type = secret_type_for_member(key, value)
             if secret_type is not None and not self._allowed(decision.allows, secret_type, value):
                 return self._replace_whole(value, secret_type, summary, where)
-        return self._redact_string(value, decision, summary, where, drop_all=True)
+        return self._redact_string(value, decision, summary, where, True, screened)
 
     def _is_secret_key(self, key: str) -> bool:
         cached = self._member_secret_types.get(key)
@@ -314,11 +395,11 @@ class Redactor:
         decision: _Decision,
         summary: RedactionSummary | None,
         where: str | None,
-        *,
         drop_all: bool,
+        screened: Collection[int] | None,
     ) -> Any:
         """Replace findings; with ``drop_all`` a drop-mode finding drops the whole value."""
-        findings = self._find(text, decision.allows)
+        findings = self._find(text, decision.allows, screened)
         if not findings:
             return text
         pieces: list[str] = []
@@ -362,22 +443,28 @@ class Redactor:
 
     # ----------------------------------------------------------------- detection
 
-    def _find(self, text: str, allows: Sequence[KeyRule]) -> list[Finding]:
+    def _find(
+        self, text: str, allows: Sequence[KeyRule], screened: Collection[int] | None = None
+    ) -> list[Finding]:
         if len(text) < _MIN_FINDING_LENGTH:
             return []
         if len(text) > _SHORT_TEXT_LENGTH or allows is not self._global_allows:
-            return self._scan(text, allows)
+            return self._scan(text, allows, screened)
         cached = self._short_findings.get(text)
         if cached is None:
-            cached = tuple(self._scan(text, allows))
+            cached = tuple(self._scan(text, allows, screened))
             if len(self._short_findings) >= _SHORT_TEXT_CACHE_SIZE:
                 self._short_findings.clear()
             self._short_findings[text] = cached
         return list(cached)
 
-    def _scan(self, text: str, allows: Sequence[KeyRule]) -> list[Finding]:
-        gate = self._load_gate()  # even for short strings one scan beats the keyword checks
-        passed = gate(text) if gate is not None else None
+    def _scan(
+        self, text: str, allows: Sequence[KeyRule], screened: Collection[int] | None
+    ) -> list[Finding]:
+        passed: Collection[int] | None = screened
+        if passed is None:
+            gate = self._load_gate()  # even for short strings one scan beats the keyword checks
+            passed = gate(text) if gate is not None else None
         if passed is not None and not passed:
             return []
         lowered: str | None = None
@@ -517,7 +604,9 @@ def _window_finditer(
     characters after the match's start (the contract that makes the window search complete),
     so no match starts before the next keyword occurrence minus that distance, and none is
     left once no keyword occurrence remains. Same ``end``, so lookaheads at the window's edge
-    see what they saw before. Window patterns never match the empty string.
+    see what they saw before. Window patterns never match the empty string. No match starts at
+    or before a ``window_stops`` character ahead of that keyword occurrence either (the search
+    still sees the characters before its start, for lookbehinds and ``\\b``).
     """
     before = detector.window[0]
     pos = max(0, start)
@@ -529,7 +618,10 @@ def _window_finditer(
                 nearest = found
         if nearest == -1:
             return
-        match = pattern.search(text, max(pos, nearest - before), end)
+        first = max(pos, nearest - before)
+        for stop in detector.window_stops:
+            first = max(first, text.rfind(stop, first, nearest) + 1)
+        match = pattern.search(text, first, end)
         if match is None:
             return
         yield match

@@ -11,23 +11,17 @@ only be built from patterns without anchors that a neighbouring byte could defea
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from agenttrace.collector._layout import EncodedRequest
+from agenttrace.collector._layout import EncodedRequest, encode_varint
 
 hyperscan: Any
 try:  # service-side dependency (the collector extra); without it every span is screened in
     import hyperscan
 except ImportError:  # pragma: no cover - the lock file installs it
     hyperscan = None
-
-
-def hyperscan_available() -> bool:
-    return hyperscan is not None
 
 
 class ByteScreen:
@@ -55,62 +49,21 @@ class ByteScreen:
     def engine(self) -> str:
         return "hyperscan" if self._database is not None else "none"
 
-    def units(self, encoded: EncodedRequest) -> dict[int, list[int]]:
+    def units(self, encoded: EncodedRequest) -> dict[int, list[tuple[int, int]]]:
         """The resources, scopes and spans that match (indices into ``encoded.layout``), each
-        with the last byte offset of every match inside it; in wire order. Without a screen,
-        every unit, with no offsets."""
+        with every match inside it as (its last byte's offset, the pattern's index); in wire
+        order. Without a screen, every unit, with no matches."""
         layout = encoded.layout
         if self._pass_all:
             return {index: [] for index in range(len(layout))}
-        last_bytes: list[int] = []
+        hits: list[tuple[int, int]] = []
         self._database.scan(
             encoded.data,
-            match_event_handler=lambda _i, _s, end, _f, _c: last_bytes.append(end - 1),
+            match_event_handler=lambda pattern, _s, end, _f, _c: hits.append((end - 1, pattern)),
             scratch=self._scratch,
         )
-        found = layout.units_at(last_bytes)
+        found = layout.units_at(hits)
         return {index: found[index] for index in sorted(found)}
-
-
-class RowScreen:
-    """Which of many texts match any of ``patterns``, decided by one scan of them all.
-
-    The texts are joined by newlines and scanned once; each match end is mapped back to the
-    text holding it. A match that spans a separator only flags a text needlessly, never hides
-    one. Without Hyperscan every text is flagged (the caller's precise path decides).
-    """
-
-    def __init__(self, patterns: Sequence[bytes]) -> None:
-        self._database: Any = None
-        self._scratch: Any = None
-        if patterns and hyperscan is not None:
-            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            database.compile(
-                expressions=list(patterns),
-                ids=list(range(len(patterns))),
-                elements=len(patterns),
-                flags=[0] * len(patterns),
-            )
-            self._database = database
-            self._scratch = hyperscan.Scratch(database)
-
-    def matching(self, texts: Sequence[str]) -> set[int]:
-        if not texts:
-            return set()
-        if self._database is None:
-            return set(range(len(texts)))
-        encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
-        ends: list[int] = []
-        self._database.scan(
-            b"\n".join(encoded),
-            match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end),
-            scratch=self._scratch,
-        )
-        if not ends:
-            return set()
-        starts = list(itertools.accumulate((len(data) + 1 for data in encoded), initial=0))
-        # A match ending at byte e (exclusive) lies in the text holding byte e - 1.
-        return {bisect.bisect_right(starts, end - 1) - 1 for end in ends}
 
 
 def literal(text: str) -> bytes:
@@ -121,16 +74,4 @@ def attribute_key(key: str) -> bytes:
     """An attribute named exactly ``key``, as encoded in an OTLP ``KeyValue``: field 1 tag,
     length, the key, then the value's field tag (so ``a.b`` does not match ``a.bc``)."""
     encoded = key.encode("utf-8")
-    return re.escape(b"\x0a" + _varint(len(encoded)) + encoded + b"\x12")
-
-
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = number & 0x7F
-        number >>= 7
-        if number:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
+    return re.escape(b"\x0a" + encode_varint(len(encoded)) + encoded + b"\x12")

@@ -31,12 +31,14 @@ Contract for implementers:
   returns a request of released spans (or ``None``), which continues through the processors
   after this one, then the WAL and forwarders. Held spans were acknowledged before they are
   durable: document that for your processor.
-* Optional, for speed: ``process_encoded(request, encoded) -> (request | None, changed)``.
+* Optional, for speed: ``process_encoded(request, encoded) -> (request | None, encoded)``.
   ``encoded`` (:class:`~agenttrace.collector._layout.EncodedRequest`) holds the request's
   current protobuf bytes and their layout, so the processor can screen the bytes and touch
-  only the spans that need it. ``changed`` says whether it altered the request; while no
-  processor has, the next one gets the same bytes and the WAL stores them without a re-encode.
-  The collector calls it instead of ``process``, which must give the same result.
+  only the spans that need it. It returns the request with its bytes: ``encoded`` itself when
+  it changed nothing, new bytes when it changed the request and spliced them (see
+  ``EncodedRequest.with_units``), or ``None`` when it changed the request and the collector
+  must serialize it. The next processor and the WAL get those bytes without a re-encode. The
+  collector calls it instead of ``process``, which must give the same result.
 * With ``receivers.workers`` > 1 every worker process builds its own instance from the same
   config, so ``process`` must not depend on earlier requests. A processor that does (tail
   sampling holds spans until their trace completes) declares ``stateful = True`` and the

@@ -122,7 +122,7 @@ class LimitsProcessor:
 
     def process_encoded(
         self, request: ExportTraceServiceRequest, encoded: EncodedRequest
-    ) -> tuple[ExportTraceServiceRequest, bool]:
+    ) -> tuple[ExportTraceServiceRequest, EncodedRequest | None]:
         """Checks the layout's counts: only spans over a limit are taken apart. A span no
         longer than the value limit holds no value beyond it."""
         config = self._config
@@ -142,7 +142,7 @@ class LimitsProcessor:
                 r, s, i = records[base + RESOURCE_INDEX : base + SPAN_INDEX + 1]
                 span = request.resource_spans[r].scope_spans[s].spans[i]
                 changed = self._limit_span(span) or changed
-        return request, changed
+        return request, None if changed else encoded
 
     def _limit_span(self, span: Any) -> bool:
         """Bring one span within the limits; returns whether anything was cut."""

@@ -244,7 +244,7 @@ class NormalizeProcessor:
 
     def process_encoded(
         self, request: ExportTraceServiceRequest, encoded: EncodedRequest
-    ) -> tuple[ExportTraceServiceRequest, bool]:
+    ) -> tuple[ExportTraceServiceRequest, EncodedRequest | None]:
         changed = False
         schema_url = semconv.SCHEMA_URL if self._config.set_schema_url else None
         if schema_url is not None:
@@ -261,7 +261,8 @@ class NormalizeProcessor:
             kind, r, s, i = layout.unit(index)[:4]
             if kind == SPAN:
                 self._normalize_span(request.resource_spans[r].scope_spans[s].spans[i])
-        return request, changed or self._counters["spans_normalized"] != normalized
+        changed = changed or self._counters["spans_normalized"] != normalized
+        return request, None if changed else encoded
 
     def _normalize_span(self, span: Any) -> None:
         work = self._collect(span)

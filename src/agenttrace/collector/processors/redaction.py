@@ -18,20 +18,21 @@ The processor's section is the same block ``agenttrace redact --config`` reads u
 or ``config_file: path`` naming a file that command reads.
 
 Speed: most values hold nothing sensitive. The request's serialized bytes first pass one
-Hyperscan screen built from the detectors' prefilters and the secret key names; only the spans,
-resources and scopes holding a match are taken apart. Bytes values and trace states sit
+Hyperscan screen built from the detectors' screen prefilters and the secret key names; only the
+spans, resources and scopes holding a match are taken apart. Bytes values and trace states sit
 verbatim in those bytes, and the detectors' ASCII classes see a byte exactly as its latin-1
 character, so the screen covers them too. Inside a matched span only the parts a match lies in
-(an attribute, an event's name, a link's trace state, ...) are gathered, located through the
-span's wire layout. Their strings are then screened together (:class:`BatchPrefilter`: one Hyperscan scan over all of them with the engine's column
-prefilter patterns), and only candidates, and values whose key alone can make them secret (or
-that nest maps), go through the engine's precise path; the summary attributes are appended
-without a search unless the owner already carries some.
+(an attribute, an event's name, a link's trace state, ...) go to the engine, located through
+the span's wire layout, each with the detectors whose screens matched inside it (the engine's
+own gate would find the same ones again). The summary attributes are appended without a search
+unless the owner already carries some. Only the changed spans, resources and scopes are
+serialized again, and spliced into the request's bytes.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,7 @@ from agenttrace.collector._layout import (
 )
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import AttrValue, set_value, to_python
-from agenttrace.collector.processors._screen import ByteScreen, RowScreen, hyperscan_available
+from agenttrace.collector.processors._screen import ByteScreen
 from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
 from agenttrace.redaction import (
     DROP,
@@ -74,6 +75,9 @@ from agenttrace.redaction.detectors import (
 
 # Secret-like member names the detectors' own patterns do not spell out.
 _EXTRA_KEY_WORDS = ("cookie",)
+# The key rules fold case the Unicode way, where these four letters match ASCII ones (the
+# Kelvin sign matches "k"); the screen's ASCII case-insensitivity does not see them.
+_ASCII_FOLDING_LETTERS = "\u0130\u0131\u017f\u212a"
 _KEY_CACHE_SIZE = 8192
 _SUMMARY_PREFIX = "agenttrace.redaction."
 _SUMMARY_MARK = _SUMMARY_PREFIX.encode()
@@ -128,14 +132,16 @@ def _config_error(err: RedactionConfigError) -> ConfigError:
 
 
 def screen_patterns(redactor: Redactor) -> list[bytes]:
-    """What makes a serialized span worth a closer look: any detector's prefilter, a JSON
-    escape that could hide one, or an attribute key that marks its value as secret by name.
+    """What makes a serialized span worth a closer look: any detector's screen prefilter (in
+    the engine's detector order, first), a JSON escape that could hide one, a letter that case
+    folding turns into ASCII, or a key that marks its value as secret by name.
 
     With block rules configured there is no screen: a rule can name any key.
     """
     patterns = [d.screen_prefilter.encode() for d in redactor.detectors]
     patterns.append(JSON_ESCAPE_PREFILTER.encode())
     patterns.append(b"(?i)(?:" + "|".join(_EXTRA_KEY_WORDS).encode() + b")")
+    patterns.append(b"|".join(re.escape(c.encode()) for c in _ASCII_FOLDING_LETTERS))
     for key_regex in (SECRET_KEY, GENERIC_SECRET_KEY):
         patterns.append(_key_suffix(key_regex.pattern))
     return patterns
@@ -150,81 +156,42 @@ def _key_suffix(pattern: str) -> bytes:
     return b"(?i)" + pattern[start : end + 1].encode() + b"\x12"
 
 
-class BatchPrefilter:
-    """Screens every string of a batch at once: which ones can hold a finding.
-
-    One Hyperscan scan over all the strings with the same patterns as the engine's column
-    prefilter (each detector's ``bounded_prefilter``, and the JSON escapes that could hide
-    one) plus the member names that make a JSON value secret by themselves but that no
-    detector pattern spells out (``cookie``). The result is a superset of the strings with a
-    finding. With block rules every string is a candidate: a rule can name any JSON member.
-    """
-
-    def __init__(self, redactor: Redactor) -> None:
-        patterns = [d.bounded_prefilter.encode() for d in redactor.detectors]
-        patterns.append(JSON_ESCAPE_PREFILTER.encode())
-        patterns.append(b"(?i)(?:" + "|".join(_EXTRA_KEY_WORDS).encode() + b")")
-        self._everything = bool(redactor.config.block)
-        self._rows = RowScreen(patterns)
-
-    @property
-    def engine(self) -> str:
-        return "hyperscan" if hyperscan_available() else "none"
-
-    def candidates(self, texts: list[str]) -> set[int]:
-        if self._everything:
-            return set(range(len(texts)))
-        marked = self._rows.matching(texts)
-        for index, text in enumerate(texts):
-            # Unicode case folding (the Kelvin sign lowers to "k") reaches beyond the ASCII
-            # case-insensitivity of the scan; the key rules fold the Unicode way.
-            if index not in marked and not text.isascii() and _has_extra_key_word(text):
-                marked.add(index)
-        return marked
-
-
-def _has_extra_key_word(text: str) -> bool:
-    lowered = text.lower()
-    return any(word in lowered for word in _EXTRA_KEY_WORDS)
-
-
-# Where one screened string lives, so a candidate can be redacted and written back: kind
-# ("attr", "text" or "trace_state"), the holder (attributes, span, event, link, status or
-# scope), the KeyValue for "attr" or else the holder's field, where it is named in the summary
-# (for "attr" the prefix of the key), the index of the owner whose summary records the
-# findings, and whether the precise path runs whatever the screen says. A plain tuple: a
-# matched span yields a dozen of them.
-_Slot = tuple[str, Any, Any, str, int, bool]
+# One string place to redact and write back: kind ("attr", "text" or "trace_state"), the
+# holder (attributes, span, event, link, status or scope), the KeyValue for "attr" or else the
+# holder's field, where it is named in the summary (for "attr" the prefix of the key), the
+# index of the owner whose summary records the findings, and the detectors whose screens
+# matched inside it (``None``: let the engine's gate decide). A plain tuple: a matched span
+# yields a dozen of them.
+_Slot = tuple[str, Any, Any, str, int, "frozenset[int] | None"]
 
 
 class _Batch:
-    """Every string of a request, with the spans and resources that own them."""
+    """The string places of a request to redact, with the units (spans, resources and scopes)
+    that own them."""
 
     def __init__(self) -> None:
         self.slots: list[_Slot] = []
-        self.texts: list[str] = []
-        self.holders: list[Any] = []
+        self.units: list[int] = []  # the owner's index in the request's layout
+        self.messages: list[Any] = []  # the owner's message, serialized again if changed
+        self.holders: list[Any] = []  # where the owner's summary goes
         self.summaries: list[RedactionSummary] = []
         self.is_span: list[bool] = []
         # Whether the owner already carries summary attributes (from an earlier redaction),
         # which the new summary replaces in place; otherwise it is simply appended.
         self.summarized: list[bool] = []
 
-    def add_owner(self, attributes: Any, *, is_span: bool) -> int:
-        self.holders.append(attributes)
+    def add_owner(self, unit: int, message: Any, *, is_span: bool) -> int:
+        self.units.append(unit)
+        self.messages.append(message)
+        self.holders.append(message.attributes)
         self.summaries.append(RedactionSummary())
         self.is_span.append(is_span)
         self.summarized.append(False)
         return len(self.holders) - 1
 
-    def add(self, slot: _Slot, text: str) -> None:
-        self.slots.append(slot)
-        self.texts.append(text)
-
     def add_field(self, kind: str, holder: Any, field: str, where: str, owner: int) -> None:
         """A string field of a message: ``kind`` "text" (free text) or "trace_state"."""
-        self.slots.append((kind, holder, field, where, owner, False))
-        self.texts.append(getattr(holder, field))
+        self.slots.append((kind, holder, field, where, owner, None))
 
 
 class RedactionProcessor:
@@ -236,7 +203,8 @@ class RedactionProcessor:
         self.name = "redaction"
         self._redactor = Redactor(config.redaction)
         self._enabled = config.redaction.enabled
-        self._prefilter = BatchPrefilter(self._redactor)
+        # The screen's first patterns are the detectors', in the engine's order.
+        self._detector_count = len(self._redactor.detectors)
         self._screen = ByteScreen([] if config.redaction.block else screen_patterns(self._redactor))
         self._forced_keys: dict[str, bool] = {}
         self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
@@ -246,51 +214,55 @@ class RedactionProcessor:
 
     def process_encoded(
         self, request: ExportTraceServiceRequest, encoded: EncodedRequest
-    ) -> tuple[ExportTraceServiceRequest, bool]:
+    ) -> tuple[ExportTraceServiceRequest, EncodedRequest | None]:
         if not self._enabled:
-            return request, False
+            return request, encoded
         batch = _Batch()
         layout = encoded.layout
-        for index, offsets in self._screen.units(encoded).items():
+        for index, hits in self._screen.units(encoded).items():
             record = layout.unit(index)
             kind, r, s, i = record[:4]
             resource_spans = request.resource_spans[r]
             if kind == RESOURCE:
-                attributes = resource_spans.resource.attributes
-                owner = batch.add_owner(attributes, is_span=False)
-                self._gather_attributes(attributes, "resource.", owner, batch, own=True)
+                resource = resource_spans.resource
+                owner = batch.add_owner(index, resource, is_span=False)
+                self._gather_attributes(resource.attributes, "resource.", owner, batch, own=True)
             elif kind == SCOPE:
-                self._gather_scope(resource_spans.scope_spans[s].scope, batch)
-            elif offsets:
+                self._gather_scope(index, resource_spans.scope_spans[s].scope, batch)
+            elif hits:
                 span = resource_spans.scope_spans[s].spans[i]
-                self._gather_matched(span, encoded, record, offsets, batch)
+                self._gather_matched(index, span, encoded, record, hits, batch)
             else:  # no screen (block rules can name any key): every part of every span
-                self._gather_span(resource_spans.scope_spans[s].spans[i], batch)
-        candidates = self._prefilter.candidates(batch.texts)
-        for index, slot in enumerate(batch.slots):
-            if index not in candidates and not slot[5]:
-                continue
-            self._counters["candidates"] += 1
+                self._gather_span(index, resource_spans.scope_spans[s].spans[i], batch)
+        self._counters["candidates"] += len(batch.slots)
+        for slot in batch.slots:
             self._redact_slot(slot, batch.summaries[slot[4]])
-        changed = False
-        for attributes, summary, is_span, summarized in zip(
-            batch.holders, batch.summaries, batch.is_span, batch.summarized, strict=True
+        contents: dict[int, bytes] = {}
+        for unit, message, summary, is_span, summarized in zip(
+            batch.units,
+            batch.messages,
+            batch.summaries,
+            batch.is_span,
+            batch.summarized,
+            strict=True,
         ):
             if summary:
-                changed = True
                 self._counters["spans_redacted"] += is_span
-                _write_summary(attributes, summary, replace=summarized)
-        return request, changed
+                _write_summary(message.attributes, summary, replace=summarized)
+                contents[unit] = message.SerializeToString()
+        if not contents:
+            return request, encoded
+        return request, encoded.with_units(contents)
 
-    def _gather_scope(self, scope: Any, batch: _Batch) -> None:
-        owner = batch.add_owner(scope.attributes, is_span=False)
+    def _gather_scope(self, unit: int, scope: Any, batch: _Batch) -> None:
+        owner = batch.add_owner(unit, scope, is_span=False)
         batch.add_field("text", scope, "name", "scope.name", owner)
         if scope.version:
             batch.add_field("text", scope, "version", "scope.version", owner)
         self._gather_attributes(scope.attributes, "scope.", owner, batch, own=True)
 
-    def _gather_span(self, span: Any, batch: _Batch) -> None:
-        owner = batch.add_owner(span.attributes, is_span=True)
+    def _gather_span(self, unit: int, span: Any, batch: _Batch) -> None:
+        owner = batch.add_owner(unit, span, is_span=True)
         batch.add_field("text", span, "name", "name", owner)
         if span.trace_state:
             batch.add_field("trace_state", span, "trace_state", "trace_state", owner)
@@ -317,49 +289,46 @@ class RedactionProcessor:
             self._gather_attribute(attributes, kv, prefix, owner, batch)
 
     def _gather_attribute(
-        self, attributes: Any, kv: Any, prefix: str, owner: int, batch: _Batch
+        self,
+        attributes: Any,
+        kv: Any,
+        prefix: str,
+        owner: int,
+        batch: _Batch,
+        screened: frozenset[int] | None = None,
     ) -> None:
-        key = kv.key
-        value = kv.value
-        which = value.WhichOneof("value")
-        if which == "string_value":
-            forced = self._key_forces_precise(key)
-            batch.add(("attr", attributes, kv, prefix, owner, forced), value.string_value)
-        elif which == "array_value":
-            texts, nested = _array_texts(value.array_value.values)
-            forced = nested or self._key_forces_precise(key)
-            # One text for the whole array: the screen joins texts by newlines anyway.
-            text = "" if forced else "\n".join(texts)
-            batch.add(("attr", attributes, kv, prefix, owner, forced), text)
-        elif which == "kvlist_value":  # nested maps are rare: always take the precise path
-            batch.add(("attr", attributes, kv, prefix, owner, True), "")
-        elif which == "bytes_value":
-            forced = self._key_forces_precise(key)
-            text = "" if forced else _bytes_text(value.bytes_value)[0]
-            batch.add(("attr", attributes, kv, prefix, owner, forced), text)
-        elif which is not None and self._key_forces_precise(key):
-            # A number or a boolean holds no text to find; only a rule on its key (block)
-            # changes it, into the marker string.
-            batch.add(("attr", attributes, kv, prefix, owner, True), "")
+        which = kv.value.WhichOneof("value")
+        # A number or a boolean holds no text to find; only a rule on its key (block) changes
+        # it, into the marker string.
+        if which in _TEXTUAL or (which is not None and self._key_forces_precise(kv.key)):
+            batch.slots.append(("attr", attributes, kv, prefix, owner, screened))
 
     def _gather_matched(
-        self, span: Any, encoded: EncodedRequest, record: Any, offsets: list[int], batch: _Batch
+        self,
+        unit: int,
+        span: Any,
+        encoded: EncodedRequest,
+        record: Any,
+        hits: list[tuple[int, int]],
+        batch: _Batch,
     ) -> None:
         """Only the parts of ``span`` the byte screen matched inside (its name, an attribute,
         an event's name, ...), found from the match offsets and the span's slot layout."""
         slots = span_slots(encoded.data, record[START], record[END])
         starts = slots[SLOT_START::SLOT_FIELDS]
-        matched: set[int] = set()
-        for offset in offsets:
+        matched: dict[int, set[int]] = {}
+        for offset, pattern in hits:
             slot = bisect.bisect_right(starts, offset) - 1
             if slot >= 0 and offset < slots[slot * SLOT_FIELDS + SLOT_END]:
-                matched.add(slot)
+                matched.setdefault(slot, set()).add(pattern)
         if not matched:
             return
-        owner = batch.add_owner(span.attributes, is_span=True)
+        owner = batch.add_owner(unit, span, is_span=True)
         # Summary keys from an earlier redaction would be in the span's bytes.
         batch.summarized[owner] = encoded.data.find(_SUMMARY_MARK, record[START], record[END]) != -1
-        for slot in sorted(matched):
+        for slot, patterns in sorted(matched.items()):
+            # A key word or an escape matched: the engine's own gate decides.
+            screened = frozenset(patterns) if max(patterns) < self._detector_count else None
             kind, index, within = slots[slot * SLOT_FIELDS : slot * SLOT_FIELDS + 3]
             if kind == SLOT_NAME:
                 batch.add_field("text", span, "name", "name", owner)
@@ -369,14 +338,16 @@ class RedactionProcessor:
                 if span.status.message:
                     batch.add_field("text", span.status, "message", "status.message", owner)
             elif kind == SLOT_ATTRIBUTE:
-                self._gather_attribute(span.attributes, span.attributes[index], "", owner, batch)
+                attributes = span.attributes
+                self._gather_attribute(attributes, attributes[index], "", owner, batch, screened)
             elif kind == SLOT_EVENT_NAME:
                 event = span.events[index]
                 batch.add_field("text", event, "name", f"events[{index}].name", owner)
             elif kind == SLOT_EVENT_ATTRIBUTE:
                 attributes = span.events[index].attributes
                 prefix = f"events[{index}]."
-                self._gather_attribute(attributes, attributes[within], prefix, owner, batch)
+                kv = attributes[within]
+                self._gather_attribute(attributes, kv, prefix, owner, batch, screened)
             elif kind == SLOT_LINK_TRACE_STATE:
                 link = span.links[index]
                 where = f"links[{index}].trace_state"
@@ -384,7 +355,8 @@ class RedactionProcessor:
             elif kind == SLOT_LINK_ATTRIBUTE:
                 attributes = span.links[index].attributes
                 prefix = f"links[{index}]."
-                self._gather_attribute(attributes, attributes[within], prefix, owner, batch)
+                kv = attributes[within]
+                self._gather_attribute(attributes, kv, prefix, owner, batch, screened)
 
     def _key_forces_precise(self, key: str) -> bool:
         """Whether the key alone can make a value secret (secret-like name or a block rule)."""
@@ -399,7 +371,7 @@ class RedactionProcessor:
     # ------------------------------------------------------------------ precise path
 
     def _redact_slot(self, slot: _Slot, summary: RedactionSummary) -> None:
-        kind, holder, kv_or_field, where, _, _ = slot
+        kind, holder, kv_or_field, where, _, screened = slot
         local = RedactionSummary()
         if kind == "text":  # a name, a version or the status message
             text = getattr(holder, kv_or_field)
@@ -408,15 +380,21 @@ class RedactionProcessor:
             holder.trace_state = self._redact_trace_state(holder.trace_state, local)
         else:
             where += kv_or_field.key
-            self._redact_attribute(holder, kv_or_field, local)
+            self._redact_attribute(holder, kv_or_field, local, screened)
         if local:
             self._counters["findings"] += local.count
             local.keys = {where: None}
             summary.merge(local)
 
-    def _redact_attribute(self, attributes: Any, kv: Any, local: RedactionSummary) -> None:
+    def _redact_attribute(
+        self,
+        attributes: Any,
+        kv: Any,
+        local: RedactionSummary,
+        screened: frozenset[int] | None,
+    ) -> None:
         original = to_python(kv.value)
-        redacted = self._redacted_value(kv.key, original, local)
+        redacted = self._redacted_value(kv.key, original, local, screened)
         if redacted is DROP:
             _remove(attributes, kv)
             self._counters["values_dropped"] += 1
@@ -424,16 +402,22 @@ class RedactionProcessor:
             kv.value.Clear()
             set_value(kv.value, redacted)
 
-    def _redacted_value(self, key: str, original: AttrValue, local: RedactionSummary) -> Any:
+    def _redacted_value(
+        self,
+        key: str,
+        original: AttrValue,
+        local: RedactionSummary,
+        screened: frozenset[int] | None,
+    ) -> Any:
         if isinstance(original, str):  # most values: no bytes to decode, nothing nested
-            return self._redactor.redact_value(key, original, local)
+            return self._redactor.redact_value(key, original, local, screened=screened)
         scannable = _scannable(original)
         if _is_nested(scannable):
             # Walked as JSON under the attribute's key, as a JSON string attribute is: key and
             # path rules (``block: [my.map]``, ``{path: my.map.ssn}``) reach inside.
             redacted = _member_value(self._redactor.redact_json({key: scannable}, local))
         else:
-            redacted = self._redactor.redact_value(key, scannable, local)
+            redacted = self._redactor.redact_value(key, scannable, local, screened=screened)
         return redacted if redacted is DROP else _restore_bytes(original, redacted)
 
     def _redact_trace_state(self, trace_state: str, local: RedactionSummary) -> str:
@@ -464,22 +448,8 @@ class RedactionProcessor:
         return None
 
 
-_NESTED = ("kvlist_value", "array_value")
-
-
-def _array_texts(items: Any) -> tuple[list[str], bool]:
-    """The texts of an array's string and bytes items, and whether it nests maps or arrays."""
-    texts: list[str] = []
-    nested = False
-    for item in items:
-        which = item.WhichOneof("value")
-        if which == "string_value":
-            texts.append(item.string_value)
-        elif which == "bytes_value":
-            texts.append(_bytes_text(item.bytes_value)[0])
-        elif which in _NESTED:
-            nested = True
-    return texts, nested
+# Values that hold text (at some depth) for the engine to scan.
+_TEXTUAL = frozenset({"string_value", "array_value", "kvlist_value", "bytes_value"})
 
 
 def _is_nested(value: AttrValue) -> bool:
