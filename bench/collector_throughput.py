@@ -29,6 +29,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,55 +163,195 @@ def build_requests(count: int) -> list[ExportTraceServiceRequest]:
 
 # -- load generator (runs in its own process) --------------------------------------------
 
+# aiohttp's default connector limit, which the open-loop (memory) figures were measured with.
+_HTTP_CONNECTIONS = 100
+_HTTP_TIMEOUT_S = 60.0
+
+
+class _HttpError(Exception):
+    """A response this client cannot read; the connection is dropped."""
+
+
+class _HttpConnection(asyncio.Protocol):
+    """One HTTP/1.1 keep-alive connection carrying one request at a time.
+
+    A bare protocol rather than a client library: the generator shares the machine with the
+    collector, so each microsecond it spends per request is taken from what it measures.
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[str] | None = None
+        self.closed = False
+        self.keep_alive = True
+        self._until_close: str | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is not None and not self.waiter.done():
+            try:
+                self._parse()
+            except (ValueError, IndexError, _HttpError) as err:
+                self.fail(_HttpError(f"malformed response: {err}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            if self._until_close is not None:  # a body delimited by the close (RFC 9112 6.3)
+                self.waiter.set_result(self._until_close)
+            else:
+                self.waiter.set_exception(exc or ConnectionResetError("server closed"))
+
+    def fail(self, err: Exception) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(err)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _parse(self) -> None:
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0 or self._until_close is not None:
+            return
+        status_line, *lines = bytes(self.buffer[:end]).split(b"\r\n")
+        version, status = status_line.split(b" ", 2)[:2]
+        if not version.startswith(b"HTTP/1.") or len(status) != 3:
+            raise _HttpError(status_line[:40].decode("latin-1"))
+        length = -1
+        keep_alive = version != b"HTTP/1.0"
+        for line in lines:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection":
+                tokens = {token.strip() for token in value.lower().split(b",")}
+                keep_alive = b"close" not in tokens and (keep_alive or b"keep-alive" in tokens)
+            elif name == b"transfer-encoding":
+                raise _HttpError("chunked responses are not supported")
+        if status[0] == 0x31:  # an interim 1xx response precedes the real one
+            del self.buffer[: end + 4]
+            return self._parse()
+        if length < 0 and status not in (b"204", b"304"):
+            self.keep_alive = False
+            self._until_close = status.decode()
+            return
+        if len(self.buffer) < end + 4 + max(length, 0):
+            return
+        del self.buffer[: end + 4 + max(length, 0)]
+        self.keep_alive = keep_alive
+        self.waiter.set_result(status.decode())  # type: ignore[union-attr]
+
+
+class _HttpClient:
+    """POSTs pre-built requests over a pool of keep-alive connections to one server."""
+
+    def __init__(self, url: str, content_type: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http":
+            raise ValueError(f"only http:// targets are supported, not {url!r}")
+        self.host, self.port = parts.hostname or "localhost", parts.port or 80
+        self.head = (
+            f"POST {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1\r\n"
+            f"Host: {parts.netloc}\r\nContent-Type: {content_type}\r\n"
+        ).encode("latin-1")
+        self.idle: list[_HttpConnection] = []
+        self.slots = asyncio.Semaphore(_HTTP_CONNECTIONS)
+
+    def message(self, body: bytes) -> bytes:
+        """The whole request as one buffer, so sending it is one write."""
+        return self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    async def post(self, message: bytes) -> str:
+        """The response's status code, or the name of the error that stopped the request."""
+        async with self.slots:
+            loop = asyncio.get_running_loop()
+            conn = None
+            while self.idle and conn is None:
+                conn = self.idle.pop()
+                conn = None if conn.closed else conn
+            try:
+                if conn is None:
+                    _, conn = await loop.create_connection(_HttpConnection, self.host, self.port)
+                conn.waiter = loop.create_future()
+                # No drain: the whole request is already in memory, and the only other
+                # buffered data is at most the tail of this connection's previous request.
+                conn.transport.write(message)  # type: ignore[union-attr]
+                timer = loop.call_later(
+                    _HTTP_TIMEOUT_S, conn.fail, TimeoutError("no response in time")
+                )
+                try:
+                    status = await conn.waiter
+                finally:
+                    timer.cancel()
+                    conn.waiter = None
+            except (OSError, _HttpError) as err:
+                if conn is not None and conn.transport is not None:
+                    conn.transport.abort()
+                return type(err).__name__
+            if conn.keep_alive and not conn.closed:
+                self.idle.append(conn)
+            else:
+                conn.transport.close()  # type: ignore[union-attr]
+            return status
+
+    def close(self) -> None:
+        for conn in self.idle:
+            conn.transport.close()  # type: ignore[union-attr]
+        self.idle.clear()
+
 
 async def _drive(
     protocol: str, target: str, bodies: list[bytes], concurrency: int, seconds: float, rate: float
 ) -> dict[str, Any]:
     """Closed loop (``rate`` 0: ``concurrency`` requests always outstanding) or open loop."""
-    import aiohttp
-    import grpc
-
     statuses: dict[str, int] = {}
     acked = 0
-    deadline = time.monotonic() + seconds
-    headers = {
-        "Content-Type": "application/json" if protocol == "json" else "application/x-protobuf"
-    }
-    async with (
-        aiohttp.ClientSession() as session,
-        grpc.aio.insecure_channel(
+    send: Callable[[bytes], Awaitable[str]]
+    if protocol == "grpc":
+        import grpc
+
+        channel = grpc.aio.insecure_channel(
             target, options=[("grpc.max_send_message_length", 64 << 20)]
-        ) as channel,
-    ):
+        )
         export = channel.unary_unary(EXPORT)
 
-        async def one(body: bytes) -> None:
-            nonlocal acked
+        async def export_one(body: bytes) -> str:
             try:
-                if protocol == "grpc":
-                    await export(body, timeout=60)
-                    status = "200"
-                else:
-                    async with session.post(target, data=body, headers=headers) as response:
-                        await response.read()
-                        status = str(response.status)
+                await export(body, timeout=60)
+                return "200"
             except grpc.aio.AioRpcError as err:
-                status = (
-                    "429" if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else err.code().name
-                )
-            except aiohttp.ClientError as err:
-                status = type(err).__name__
-            statuses[status] = statuses.get(status, 0) + 1
-            if status == "200":
-                acked += SPANS_PER_REQUEST
+                code = err.code()
+                return "429" if code == grpc.StatusCode.RESOURCE_EXHAUSTED else code.name
 
-        started = time.monotonic()
+        send = export_one
+        payloads = bodies
+    else:
+        client = _HttpClient(
+            target, "application/json" if protocol == "json" else "application/x-protobuf"
+        )
+        send = client.post
+        payloads = [client.message(body) for body in bodies]
+
+    async def one(payload: bytes) -> None:
+        nonlocal acked
+        status = await send(payload)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == "200":
+            acked += SPANS_PER_REQUEST
+
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    try:
         if rate <= 0:
 
             async def worker(offset: int) -> None:
                 index = offset
                 while time.monotonic() < deadline:
-                    await one(bodies[index % len(bodies)])
+                    await one(payloads[index % len(payloads)])
                     index += 1
 
             await asyncio.gather(*(worker(i) for i in range(concurrency)))
@@ -218,7 +360,7 @@ async def _drive(
             index = 0
             while time.monotonic() < deadline:
                 if len(pending) < concurrency:
-                    task = asyncio.create_task(one(bodies[index % len(bodies)]))
+                    task = asyncio.create_task(one(payloads[index % len(payloads)]))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
                 else:
@@ -227,6 +369,11 @@ async def _drive(
                 await asyncio.sleep(max(0.0, started + index / rate - time.monotonic()))
             await asyncio.gather(*pending)
         elapsed = time.monotonic() - started
+    finally:
+        if protocol == "grpc":
+            await channel.close()
+        else:
+            client.close()
     return {"acked_spans": acked, "seconds": elapsed, "statuses": statuses}
 
 
