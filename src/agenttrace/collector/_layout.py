@@ -351,7 +351,12 @@ class EncodedRequest:
         return EncodedRequest(b"".join(pieces))
 
 
+_ONE_BYTE_VARINTS = tuple(bytes((n,)) for n in range(0x80))
+
+
 def encode_varint(number: int) -> bytes:
+    if number < 0x80:
+        return _ONE_BYTE_VARINTS[number]
     out = bytearray()
     while True:
         low = number & 0x7F

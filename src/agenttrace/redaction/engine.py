@@ -106,6 +106,7 @@ class Redactor:
         )
         self._decisions: dict[tuple[str, str], _Decision] = {}
         self._member_secret_types: dict[str, bool] = {}
+        self._plain_names: dict[str, bool] = {}
         self._short_findings: dict[str, tuple[Finding, ...]] = {}
         self._keywords = tuple(dict.fromkeys(k for d in self.detectors for k in d.keywords))
         self._signatures = tuple(dict.fromkeys(s for d in self.detectors for s in d.signatures))
@@ -280,10 +281,10 @@ class Redactor:
         for token in _JSON_STRING.finditer(text):
             value = token[1]
             if token[2] is not None:  # a member name
-                if self._decide(value, value) is not self._scan_decision or (
-                    self._is_secret_key(value) or self._find(value, self._global_allows)
-                ):
+                if not self._plain_member_name(value):
                     return None
+                continue
+            if len(value) < _MIN_FINDING_LENGTH:
                 continue
             redacted = self._redact_string(value, self._scan_decision, summary, key, True, screened)
             if redacted is DROP:
@@ -378,6 +379,21 @@ class Redactor:
             if secret_type is not None and not self._allowed(decision.allows, secret_type, value):
                 return self._replace_whole(value, secret_type, summary, where)
         return self._redact_string(value, decision, summary, where, True, screened)
+
+    def _plain_member_name(self, name: str) -> bool:
+        """No rule names it, it is not secret-like, and it holds no finding: the tree walk
+        would keep it and scan its value like any other."""
+        plain = self._plain_names.get(name)
+        if plain is None:
+            plain = not (
+                self._decide(name, name) is not self._scan_decision
+                or self._is_secret_key(name)
+                or self._find(name, self._global_allows)
+            )
+            if len(self._plain_names) > _DECISION_CACHE_SIZE:
+                self._plain_names.clear()
+            self._plain_names[name] = plain
+        return plain
 
     def _is_secret_key(self, key: str) -> bool:
         cached = self._member_secret_types.get(key)

@@ -39,6 +39,8 @@ from typing import Any
 
 from agenttrace.collector._layout import (
     END,
+    KIND,
+    RECORD_FIELDS,
     RESOURCE,
     SCOPE,
     SLOT_ATTRIBUTE,
@@ -52,8 +54,10 @@ from agenttrace.collector._layout import (
     SLOT_START,
     SLOT_STATUS,
     SLOT_TRACE_STATE,
+    SPAN,
     START,
     EncodedRequest,
+    encode_varint,
     span_slots,
 )
 from agenttrace.collector.errors import ConfigError
@@ -207,6 +211,7 @@ class RedactionProcessor:
         self._detector_count = len(self._redactor.detectors)
         self._screen = ByteScreen([] if config.redaction.block else screen_patterns(self._redactor))
         self._forced_keys: dict[str, bool] = {}
+        self._summary_cache: dict[tuple[Any, ...], bytes] = {}
         self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
@@ -238,6 +243,7 @@ class RedactionProcessor:
         for slot in batch.slots:
             self._redact_slot(slot, batch.summaries[slot[4]])
         contents: dict[int, bytes] = {}
+        records = layout.records
         for unit, message, summary, is_span, summarized in zip(
             batch.units,
             batch.messages,
@@ -246,10 +252,18 @@ class RedactionProcessor:
             batch.summarized,
             strict=True,
         ):
-            if summary:
-                self._counters["spans_redacted"] += is_span
-                _write_summary(message.attributes, summary, replace=summarized)
+            if not summary:
+                continue
+            self._counters["spans_redacted"] += is_span
+            if summarized:
+                _write_summary(message.attributes, summary)
                 contents[unit] = message.SerializeToString()
+            else:
+                # Appended as encoded attributes: a repeated field's entries may come last.
+                kind = records[unit * RECORD_FIELDS + KIND]
+                appended = self._encoded_summary(summary, kind)
+                contents[unit] = message.SerializeToString() + appended
+                message.MergeFromString(appended)
         if not contents:
             return request, encoded
         return request, encoded.with_units(contents)
@@ -357,6 +371,19 @@ class RedactionProcessor:
                 prefix = f"links[{index}]."
                 kv = attributes[within]
                 self._gather_attribute(attributes, kv, prefix, owner, batch, screened)
+
+    def _encoded_summary(self, summary: RedactionSummary, kind: int) -> bytes:
+        """The summary attributes as encoded ``attributes`` entries of a unit of ``kind``;
+        most spans of a batch share a few summaries, so each is encoded once."""
+        values = summary.to_attributes()
+        cache_key = (kind, *(tuple(v) if isinstance(v, list) else v for v in values.values()))
+        encoded = self._summary_cache.get(cache_key)
+        if encoded is None:
+            encoded = _encoded_attributes(values, _ATTRIBUTES_TAG[kind])
+            if len(self._summary_cache) >= _KEY_CACHE_SIZE:
+                self._summary_cache.clear()
+            self._summary_cache[cache_key] = encoded
+        return encoded
 
     def _key_forces_precise(self, key: str) -> bool:
         """Whether the key alone can make a value secret (secret-like name or a block rule)."""
@@ -519,17 +546,40 @@ def _remove(attributes: Any, kv: Any) -> None:
             return
 
 
-def _write_summary(attributes: Any, summary: RedactionSummary, *, replace: bool) -> None:
-    """The summary attributes; with ``replace``, earlier ones are overwritten in place."""
+def _write_summary(attributes: Any, summary: RedactionSummary) -> None:
+    """The summary attributes, overwriting earlier ones in place."""
     values = summary.to_attributes()
-    if replace:
-        for kv in attributes:
-            value = values.pop(kv.key, None)
-            if value is not None:
-                kv.value.Clear()
-                set_value(kv.value, value)
+    for kv in attributes:
+        value = values.pop(kv.key, None)
+        if value is not None:
+            kv.value.Clear()
+            set_value(kv.value, value)
     for key, value in values.items():
         set_value(attributes.add(key=key).value, value)
+
+
+# The ``attributes`` field's tag (wire type 2) in a Resource, an InstrumentationScope, a Span.
+_ATTRIBUTES_TAG = {RESOURCE: b"\x0a", SCOPE: b"\x1a", SPAN: b"\x4a"}
+
+
+def _encoded_attributes(values: Mapping[str, int | list[str]], tag: bytes) -> bytes:
+    """Summary attributes as ``attributes`` field entries: ``KeyValue{key, AnyValue}`` with an
+    ``int_value`` or an ``array_value`` of ``string_value``s."""
+    out = []
+    for key, value in values.items():
+        if isinstance(value, int):
+            any_value = b"\x18" + encode_varint(value)
+        else:
+            texts = (_delimited(b"\x0a", _delimited(b"\x0a", text.encode())) for text in value)
+            any_value = _delimited(b"\x2a", b"".join(texts))
+        out.append(
+            _delimited(tag, _delimited(b"\x0a", key.encode()) + _delimited(b"\x12", any_value))
+        )
+    return b"".join(out)
+
+
+def _delimited(tag: bytes, payload: bytes) -> bytes:
+    return tag + encode_varint(len(payload)) + payload
 
 
 def _factory(config: RedactionProcessorConfig) -> RedactionProcessor:
