@@ -4,6 +4,7 @@ flight a retryable 503, never an acknowledged span, and a new pool takes over.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -12,8 +13,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "pipeline"))
 
-from pipeline_helpers import build_request, collector_config, post_protobuf, tree_bytes, wait_rows
+from pipeline_helpers import (
+    EMAIL,
+    build_request,
+    collector_config,
+    post_protobuf,
+    tree_bytes,
+    wait_rows,
+)
 
+from agenttrace.collector._layout import apply_edits
+from agenttrace.collector.ingest import prepare_request
+from agenttrace.collector.processors.base import build_processor
 from agenttrace.collector.service import Collector
 
 
@@ -62,3 +73,38 @@ async def test_a_request_no_processor_changed_is_logged_as_received(tmp_path: Pa
     finally:
         await collector.shutdown()
     assert set(await wait_rows(tmp_path / "store", 1)) == {f"{9:016x}"}
+
+
+async def test_a_redacted_request_comes_back_as_edits_of_the_received_body(
+    tmp_path: Path,
+) -> None:
+    """Redaction splices the spans it changed; the worker sends only those edits and the
+    collector applies them to its own copy of the body: the WAL and the store hold the
+    redacted request, with every untouched span as it was."""
+    collector = Collector(collector_config(tmp_path, 30.0, [{"type": "redaction"}], workers=2))
+    await collector.start()
+    spans = [
+        {"span_id": n, "name": f"step {n}", "attributes": {"note": f"n{n}"}} for n in range(1, 41)
+    ]
+    spans[2]["attributes"] = {"note": f"mail {EMAIL} now", "gen_ai.input.messages": "[]"}
+    try:
+        body = build_request(spans).SerializeToString()
+        url = f"{collector.endpoints.http}/v1/traces"
+        assert await asyncio.to_thread(post_protobuf, url, body) == 200
+        logged = await asyncio.to_thread(tree_bytes, tmp_path / "wal")
+        assert EMAIL.encode() not in logged
+        assert b"mail [REDACTED:email] now" in logged
+    finally:
+        await collector.shutdown()
+    rows = await wait_rows(tmp_path / "store", 40)
+    redacted = json.loads(rows[f"{3:016x}"]["attributes"])
+    assert redacted["note"] == "mail [REDACTED:email] now"
+    assert redacted["agenttrace.redaction.count"] == 1
+    assert json.loads(rows[f"{4:016x}"]["attributes"]) == {"note": "n4"}
+    # What the worker sent back: edits of the body, much smaller than the request.
+    processors = [build_processor("redaction", "redaction", {}, "processors[0]")]
+    prepared = prepare_request(body, "protobuf", processors)
+    assert prepared.edits is not None
+    assert prepared.payload is not None
+    assert apply_edits(body, prepared.edits) == prepared.payload
+    assert sum(len(replacement) for _, _, replacement in prepared.edits) < len(body) / 10

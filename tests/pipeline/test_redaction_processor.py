@@ -20,10 +20,10 @@ from pipeline_helpers import (
 )
 
 from agenttrace import semconv
+from agenttrace.collector._layout import EncodedRequest
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import attributes_dict
 from agenttrace.collector.processors.base import build_processor
-from agenttrace.collector._layout import EncodedRequest
 from agenttrace.collector.processors.redaction import (
     RedactionProcessor,
     RedactionProcessorConfig,

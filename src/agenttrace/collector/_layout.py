@@ -291,10 +291,13 @@ class EncodedRequest:
     the same bytes instead of serializing the request again.
     """
 
-    __slots__ = ("_layout", "data")
+    __slots__ = ("_layout", "data", "edits_of")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, edits_of: tuple[bytes, Edits] | None = None) -> None:
         self.data = data
+        # (earlier bytes, edits): these bytes are ``apply_edits`` of those, which is cheaper to
+        # send to another process than the bytes when the other process holds the earlier ones.
+        self.edits_of = edits_of
         self._layout: Layout | None = None
 
     @property
@@ -341,14 +344,23 @@ class EncodedRequest:
             if resource_growth:
                 edits.append((length_at, start, encode_varint(end - start + resource_growth)))
         edits.sort()
-        pieces: list[bytes] = []
-        last = 0
-        for start, end, replacement in edits:
-            pieces.append(data[last:start])
-            pieces.append(replacement)
-            last = end
-        pieces.append(data[last:])
-        return EncodedRequest(b"".join(pieces))
+        return EncodedRequest(apply_edits(data, edits), (data, edits))
+
+
+# (start, end, replacement): the bytes ``start:end`` replaced; sorted, not overlapping.
+Edits = list[tuple[int, int, bytes]]
+
+
+def apply_edits(data: bytes, edits: Edits) -> bytes:
+    view = memoryview(data)
+    pieces: list[bytes | memoryview] = []
+    last = 0
+    for start, end, replacement in edits:
+        pieces.append(view[last:start])
+        pieces.append(replacement)
+        last = end
+    pieces.append(view[last:])
+    return b"".join(pieces)
 
 
 _ONE_BYTE_VARINTS = tuple(bytes((n,)) for n in range(0x80))

@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from agenttrace.collector._layout import Edits
 from agenttrace.collector.errors import CollectorError, WorkerLost
 
 # (type, name, options, key path) of one processor, as the config lists it.
@@ -36,8 +37,9 @@ class WorkerFailure(RuntimeError):
 class Outcome:
     """What the collector needs back from a worker for one request (picklable)."""
 
-    payload: bytes | None  # None: nothing left to store, or ``unchanged``
+    payload: bytes | None  # None: nothing left to store, ``unchanged``, or see ``edits``
     unchanged: bool  # store the received body as it is (not sent back across the pipe)
+    edits: Edits | None  # store the received body with these edits (smaller than the result)
     spans: int
     rejected: int
     message: str
@@ -72,12 +74,13 @@ def _prepare(body: bytes, fmt: str) -> Outcome:
     except Exception as err:  # the original may not survive pickling back
         raise WorkerFailure(f"{type(err).__name__}: {err}") from None
     unchanged = prepared.payload is body
-    payload = None if unchanged else prepared.payload
+    payload = None if unchanged or prepared.edits is not None else prepared.payload
     result = prepared.result
     metrics = tuple(dict(p.metrics()) if hasattr(p, "metrics") else {} for p in _processors)
     return Outcome(
         payload,
         unchanged,
+        prepared.edits,
         prepared.spans,
         result.rejected_spans,
         result.message,

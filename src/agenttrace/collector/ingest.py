@@ -20,7 +20,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from agenttrace.collector._layout import PROBLEMS, RECORD_FIELDS, EncodedRequest
+from agenttrace.collector._layout import PROBLEMS, RECORD_FIELDS, Edits, EncodedRequest, apply_edits
 from agenttrace.collector._pool import IngestPool
 from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown, error_kind
 from agenttrace.collector.metrics import CollectorMetrics
@@ -191,6 +191,7 @@ class Prepared:
     spans: int  # in the decoded request
     kept: int
     result: ExportResult
+    edits: Edits | None = None  # when set, ``payload`` is the body with these edits
 
 
 def prepare_request(body: bytes, fmt: str, processors: Sequence[Processor]) -> Prepared:
@@ -207,9 +208,11 @@ def prepare_request(body: bytes, fmt: str, processors: Sequence[Processor]) -> P
     result = ExportResult(rejected, message)
     if not kept:
         return Prepared(None, None, spans, 0, result)
+    if encoded is None:
+        return Prepared(processed.SerializeToString(), processed, spans, kept, result)
     # Bytes no processor changed are logged as received, skipping a re-encode.
-    payload = encoded.data if encoded is not None else processed.SerializeToString()
-    return Prepared(payload, processed, spans, kept, result)
+    edits = encoded.edits_of[1] if encoded.edits_of and encoded.edits_of[0] is body else None
+    return Prepared(encoded.data, processed, spans, kept, result, edits)
 
 
 class Ingest:
@@ -252,7 +255,10 @@ class Ingest:
         outcome = await self.pool.prepare(body, fmt)
         self._count(protocol, outcome.spans, outcome.rejected, outcome.kept)
         result = ExportResult(outcome.rejected, outcome.message)
-        payload = body if outcome.unchanged else outcome.payload
+        if outcome.edits is not None:
+            payload: bytes | None = apply_edits(body, outcome.edits)
+        else:
+            payload = body if outcome.unchanged else outcome.payload
         if payload is None:
             return Prepared(None, None, outcome.spans, 0, result)
         # Forwarders take message objects; only they need the request read back.
