@@ -54,6 +54,8 @@ class Detector:
     # Characters no match holds before its first keyword: a window search can start after the
     # last of them ahead of the keyword instead of ``window[0]`` characters before it.
     window_stops: tuple[str, ...] = ()
+    # No keyword has a letter ("@", "://"): they occur where they do in the lower-cased text.
+    caseless_keywords: bool = False
     # A shorter superset of ``prefilter`` for screens that need every match position in a
     # large buffer (the collector screens whole requests): Hyperscan reports each end of every
     # match, and an open-ended tail such as an email's domain has many; empty: ``prefilter``.
@@ -179,6 +181,7 @@ def _d(
         anchor=anchor,
         window=window,
         window_stops=window_stops,
+        caseless_keywords=not any(k.upper() != k.lower() for k in keywords),
         screen=screen,
     )
 

@@ -55,8 +55,7 @@ _DECISION_CACHE_SIZE = 4096
 # under the global allow rules are remembered instead of scanned again.
 _SHORT_TEXT_LENGTH = 64
 _SHORT_TEXT_CACHE_SIZE = 4096
-# A JSON string without escapes, and whether a colon follows (a member name).
-_JSON_STRING = re.compile(r'"([^"]*)"([ \t\n\r]*:)?')
+_JSON_WHITESPACE = " \t\n\r"
 
 
 class _Drop:
@@ -276,11 +275,13 @@ class Redactor:
         """
         if not self._key_rules_only or "\\" in text:
             return None
-        pieces: list[str] = []
-        last = 0
-        for token in _JSON_STRING.finditer(text):
-            value = token[1]
-            if token[2] is not None:  # a member name
+        # Every quote delimits a string: odd pieces are the strings, even ones what lies
+        # between them (a colon first makes the string before it a member name).
+        pieces = text.split('"')
+        changed = False
+        for index in range(1, len(pieces) - 1, 2):
+            value = pieces[index]
+            if pieces[index + 1].lstrip(_JSON_WHITESPACE)[:1] == ":":
                 if not self._plain_member_name(value):
                     return None
                 continue
@@ -290,13 +291,9 @@ class Redactor:
             if redacted is DROP:
                 return None
             if redacted is not value:
-                pieces.append(text[last : token.start(1)])
-                pieces.append(redacted)
-                last = token.end(1)
-        if not pieces:
-            return text
-        pieces.append(text[last:])
-        return "".join(pieces)
+                pieces[index] = redacted
+                changed = True
+        return '"'.join(pieces) if changed else text
 
     # ----------------------------------------------------------------- JSON trees
 
@@ -500,9 +497,13 @@ class Redactor:
             else (d for d in self.detectors if _may_match(d, text, keywords, signatures))
         )
         for detector in candidates:
-            if detector.anchor != "scan" and lowered is None:
-                lowered = text.lower()
-            for match in _matches(detector, text, lowered):
+            if detector.anchor == "scan":
+                keyword_text = lowered
+            elif detector.caseless_keywords:  # "@", "://": found as well in the text itself
+                keyword_text = text
+            else:
+                keyword_text = lowered = text.lower() if lowered is None else lowered
+            for match in _matches(detector, text, keyword_text):
                 if not detector.starts_token(text, match.start()):
                     continue
                 if detector.validator is not None and not detector.validator(match):
