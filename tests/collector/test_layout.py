@@ -284,10 +284,17 @@ def test_spliced_units_give_the_request_the_runtime_serializes(seed: int) -> Non
         if rng.random() < 0.3:
             del message.attributes[0]
         contents[unit] = message.SerializeToString()
-    spliced = encoded.with_units(contents)
+    appended = {}
+    for r, resource_spans in enumerate(request.resource_spans):
+        for s, scope_spans in enumerate(resource_spans.scope_spans):
+            if rng.random() < 0.5:
+                url = "https://example.com/schema/" + "v" * rng.choice([1, 200])
+                scope_spans.schema_url = url
+                appended[(r, s)] = b"\x1a" + _layout.encode_varint(len(url)) + url.encode()
+    spliced = encoded.with_units(contents, appended)
     assert spliced is not None
     assert ExportTraceServiceRequest.FromString(spliced.data) == request
-    if contents:
+    if contents or appended:
         assert spliced.data != encoded.data
 
 

@@ -150,3 +150,16 @@ async def wait_rows(store: Path, count: int, timeout: float = 20.0) -> dict[str,
             return rows
         await asyncio.sleep(0.1)
     raise AssertionError(f"only {len(await asyncio.to_thread(read_rows, store))} of {count} rows")
+
+
+def process_checking_bytes(processor: Any, request: Any) -> None:
+    """Run a processor as the collector does (``process_encoded`` on the request's bytes): the
+    bytes it hands on must be the request it returns."""
+    from agenttrace.collector._layout import EncodedRequest
+
+    result, encoded = processor.process_encoded(
+        request, EncodedRequest(request.SerializeToString())
+    )
+    assert result is request
+    if encoded is not None:
+        assert type(request).FromString(encoded.data) == request

@@ -14,7 +14,15 @@ from openinference.semconv.trace import (
 )
 from opentelemetry.semconv_ai import LLMRequestTypeValues, TraceloopSpanKindValues
 from opentelemetry.semconv_ai import SpanAttributes as AiAttributes
-from pipeline_helpers import attrs, build_request, load_testdata, messages, only_span, spans_of
+from pipeline_helpers import (
+    attrs,
+    build_request,
+    load_testdata,
+    messages,
+    only_span,
+    process_checking_bytes,
+    spans_of,
+)
 
 from agenttrace import semconv
 from agenttrace.collector.errors import ConfigError
@@ -46,7 +54,7 @@ def _tool_call(m: int, attribute: str) -> str:
 
 def normalize(spans: list[dict], **config: object) -> list:
     request = build_request(spans)
-    NormalizeProcessor(NormalizeConfig.from_dict(config)).process(request)
+    process_checking_bytes(NormalizeProcessor(NormalizeConfig.from_dict(config)), request)
     return spans_of(request)
 
 

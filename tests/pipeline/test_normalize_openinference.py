@@ -7,7 +7,14 @@ import enum
 import json
 
 import pytest
-from pipeline_helpers import attrs, build_request, load_testdata, only_span, spans_of
+from pipeline_helpers import (
+    attrs,
+    build_request,
+    load_testdata,
+    only_span,
+    process_checking_bytes,
+    spans_of,
+)
 
 from agenttrace import semconv
 from agenttrace.collector.processors import _messages
@@ -16,7 +23,7 @@ from agenttrace.collector.processors.normalize import NormalizeConfig, Normalize
 
 def _normalized(attributes: dict[str, object], name: str = "ChatCompletion") -> tuple[str, dict]:
     request = build_request([{"name": name, "attributes": attributes}])
-    NormalizeProcessor(NormalizeConfig()).process(request)
+    process_checking_bytes(NormalizeProcessor(NormalizeConfig()), request)
     span = only_span(request)
     return span.name, attrs(span)
 
@@ -156,7 +163,7 @@ def test_message_dumps_match_json_dumps(messages: list) -> None:
 
 def _fixture_spans() -> list:
     request = build_request(load_testdata("openinference_spans.json")["spans"])
-    NormalizeProcessor(NormalizeConfig()).process(request)
+    process_checking_bytes(NormalizeProcessor(NormalizeConfig()), request)
     return spans_of(request)
 
 

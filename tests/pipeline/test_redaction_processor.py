@@ -16,11 +16,11 @@ from pipeline_helpers import (
     attrs,
     build_request,
     only_span,
+    process_checking_bytes,
     spans_of,
 )
 
 from agenttrace import semconv
-from agenttrace.collector._layout import EncodedRequest
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import attributes_dict
 from agenttrace.collector.processors.base import build_processor
@@ -37,17 +37,8 @@ SECRETS = (GITHUB_TOKEN, ANTHROPIC, AWS_KEY_ID, EMAIL)
 def _redact(spans: list[dict], resource: dict | None = None, **config: object):
     request = build_request(spans, resource=resource)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict(config))
-    _process_checking_bytes(processor, request)
+    process_checking_bytes(processor, request)
     return request, processor
-
-
-def _process_checking_bytes(processor: RedactionProcessor, request: object) -> None:
-    """Run the processor as the collector does; the bytes it hands on must be the request."""
-    encoded = EncodedRequest(request.SerializeToString())
-    result, new = processor.process_encoded(request, encoded)
-    assert result is request
-    if new is not None:
-        assert type(request).FromString(new.data) == request
 
 
 def test_every_place_of_a_span_is_redacted() -> None:
@@ -206,7 +197,7 @@ def test_prefilter_never_changes_the_outcome() -> None:
         )
     processed = build_request(spans)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
-    _process_checking_bytes(processor, processed)
+    process_checking_bytes(processor, processed)
     expected = build_request(spans)
     _reference(Redactor(RedactionConfig()), expected)
     _strip_summaries(processed)
@@ -251,7 +242,7 @@ def test_a_second_pass_replaces_the_summary_instead_of_adding_one() -> None:
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
     span = only_span(request)
     span.attributes.add(key="late").value.string_value = f"token {AWS_KEY_ID}"
-    _process_checking_bytes(processor, request)
+    process_checking_bytes(processor, request)
     keys = [kv.key for kv in span.attributes]
     assert keys.count(semconv.AGENTTRACE_REDACTION_COUNT) == 1
     assert keys.count(semconv.AGENTTRACE_REDACTION_KEYS) == 1
@@ -286,7 +277,7 @@ def test_the_processor_changes_what_the_engine_changes(config: dict) -> None:
     ]
     processed = build_request(spans)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict(config))
-    _process_checking_bytes(processor, processed)
+    process_checking_bytes(processor, processed)
     expected = build_request(spans)
     _reference(Redactor(RedactionConfig.from_dict(config)), expected)
     _strip_summaries(processed)

@@ -265,6 +265,21 @@ def test_any_value_kinds() -> None:
     assert_same(one_span_payload(span))
 
 
+def test_repeated_doubles_keep_their_exact_text() -> None:
+    # The decoder reuses the text of the previous double: every repeat and every change
+    # (including 0.0 after -0.0, equal as floats) must still print exactly as orjson does.
+    sequence = [0.2, 0.2, 1e-5, 1e-5, 0.2, -0.0, 0.0, 1e22, 1e22, float("nan"), 0.2, 5e-324]
+    spans = [
+        span_with(kv("t", any_value(value)), kv("list", any_value([value, 0.5, value])))
+        for value in sequence
+    ]
+    payloads = [make_request(spans).SerializeToString()]
+    native = assert_same(payloads)
+    assert native.column("attributes").to_pylist() == (
+        _python(payloads).column("attributes").to_pylist()
+    )
+
+
 def test_oneof_last_value_wins() -> None:
     def any_bytes(*fields: bytes) -> bytes:
         return b"".join(fields)
@@ -517,6 +532,7 @@ BAD_UTF8 = [
     b"\xed\xa0\x80",
     b"\xf4\x90\x80\x80",
     b"a" * 20 + b"\xe2\x82",
+    b"a" * 5 + b"\xff" + b'"' + b"b" * 20,  # just before an escape, within one 16-byte block
 ]
 
 

@@ -306,10 +306,15 @@ class EncodedRequest:
             self._layout = Layout.of(self.data)
         return self._layout
 
-    def with_units(self, contents: Mapping[int, bytes]) -> EncodedRequest | None:
+    def with_units(
+        self,
+        contents: Mapping[int, bytes],
+        scope_spans_fields: Mapping[tuple[int, int], bytes] | None = None,
+    ) -> EncodedRequest | None:
         """These bytes with the units ``contents`` names (layout indices) holding new message
-        bytes, and the lengths of the messages around them fixed: the request a processor
-        changed in a few places, without serializing it whole.
+        bytes, ``scope_spans_fields`` (encoded fields, by resource_spans and scope_spans index)
+        appended to those scope_spans, and the lengths of the messages around them fixed: the
+        request a processor changed in a few places, without serializing it whole.
 
         ``None`` when a resource or scope to replace occurs twice in its message: the runtime
         merged the occurrences when it parsed them, so replacing one would leave the other.
@@ -333,10 +338,15 @@ class EncodedRequest:
             edits.append((length_at, end, encode_varint(len(content)) + content))
             parent = (r, -1 if kind == RESOURCE else s)
             grown[parent] = grown.get(parent, 0) + len(edits[-1][2]) - (end - length_at)
+        appended = scope_spans_fields or {}
+        for place, fields in appended.items():
+            grown[place] = grown.get(place, 0) + len(fields)
         for r, (length_at, start, end, scopes) in enumerate(_containers(data)):
             resource_growth = grown.get((r, -1), 0)
             for s, (scope_length_at, scope_start, scope_end) in enumerate(scopes):
                 growth = grown.get((r, s), 0)
+                if (r, s) in appended:
+                    edits.append((scope_end, scope_end, appended[(r, s)]))
                 if growth:
                     length = encode_varint(scope_end - scope_start + growth)
                     edits.append((scope_length_at, scope_start, length))

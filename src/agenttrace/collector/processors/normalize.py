@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from agenttrace import semconv
-from agenttrace.collector._layout import SPAN, EncodedRequest
+from agenttrace.collector._layout import SPAN, EncodedRequest, encode_varint
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors import _messages
 from agenttrace.collector.processors._config import parse_dataclass
@@ -44,6 +44,10 @@ from agenttrace.collector.processors.base import ExportTraceServiceRequest, regi
 from agenttrace.semconv.mappings import MAPPINGS
 
 _AGENTTRACE_OP = "agenttrace:"
+# ScopeSpans.schema_url (field 3, length-delimited) set to the convention's schema.
+_SCHEMA_URL_FIELD = (
+    b"\x1a" + encode_varint(len(semconv.SCHEMA_URL.encode())) + semconv.SCHEMA_URL.encode()
+)
 # The registry's types decide which mapped values are coerced to counts, doubles and lists.
 _INT_TARGETS = frozenset(a for a, type_ in semconv.ATTRIBUTE_TYPES.items() if type_ == "int")
 _DOUBLE_TARGETS = frozenset(a for a, t in semconv.ATTRIBUTE_TYPES.items() if t == "double")
@@ -245,29 +249,33 @@ class NormalizeProcessor:
     def process_encoded(
         self, request: ExportTraceServiceRequest, encoded: EncodedRequest
     ) -> tuple[ExportTraceServiceRequest, EncodedRequest | None]:
-        changed = False
-        schema_url = semconv.SCHEMA_URL if self._config.set_schema_url else None
-        if schema_url is not None:
-            for resource_spans in request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    if scope_spans.schema_url != schema_url:
-                        scope_spans.schema_url = schema_url
-                        changed = True
+        appended: dict[tuple[int, int], bytes] = {}
+        if self._config.set_schema_url:
+            for r, resource_spans in enumerate(request.resource_spans):
+                for s, scope_spans in enumerate(resource_spans.scope_spans):
+                    if scope_spans.schema_url != semconv.SCHEMA_URL:
+                        scope_spans.schema_url = semconv.SCHEMA_URL
+                        # A singular field given again: the last occurrence counts.
+                        appended[(r, s)] = _SCHEMA_URL_FIELD
         # Most batches speak the convention already: one pass over the request's bytes clears
         # them, and only the spans it flags are taken apart.
         layout = encoded.layout
-        normalized = self._counters["spans_normalized"]
+        contents: dict[int, bytes] = {}
         for index in self._screen.units(encoded):
             kind, r, s, i = layout.unit(index)[:4]
             if kind == SPAN:
-                self._normalize_span(request.resource_spans[r].scope_spans[s].spans[i])
-        changed = changed or self._counters["spans_normalized"] != normalized
-        return request, None if changed else encoded
+                span = request.resource_spans[r].scope_spans[s].spans[i]
+                if self._normalize_span(span):
+                    contents[index] = span.SerializeToString()
+        if not contents and not appended:
+            return request, encoded
+        return request, encoded.with_units(contents, appended)
 
-    def _normalize_span(self, span: Any) -> None:
+    def _normalize_span(self, span: Any) -> bool:
+        """Returns whether the span was changed."""
         work = self._collect(span)
         if not work.active:
-            return
+            return False
         work.dialects = [d for d in self._dialects if d.name in work.active]
         op, native_op = self._operation(work)
         for dialect in work.dialects:
@@ -278,6 +286,7 @@ class NormalizeProcessor:
             self._name_from_attribute(span, work)
         self._write(span, work)
         self._counters["spans_normalized"] += 1
+        return True
 
     def _collect(self, span: Any) -> _SpanWork:
         entries = list(span.attributes)
