@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,11 +63,11 @@ class PublisherSettings:
 class Chunk:
     first_seq: int
     last_seq: int
-    payloads: list[bytes]
+    payloads: list[memoryview]  # views of the mapped segment (see iter_records)
 
 
 def iter_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    payloads: list[bytes] = []
+    payloads: list[memoryview] = []
     size, first = 0, -1
     last = -1
     for seq, payload, _end in iter_records(path):
@@ -83,19 +83,24 @@ def iter_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
         yield Chunk(first, last, payloads)
 
 
-def chunk_to_table(payloads: list[bytes]) -> Any:
-    """Convert a chunk in sub-batches of :data:`CONVERT_BATCH_BYTES`.
+def chunk_to_table(payloads: Sequence[bytes | memoryview]) -> Any:
+    """Convert a chunk in one native decode, or in sub-batches of :data:`CONVERT_BATCH_BYTES`
+    if the native decoder is missing or declines part of it.
 
-    Conversion needs working memory several times the size of the Arrow result (Python
-    objects on the fallback path); doing it a few requests at a time and concatenating the
-    compact Arrow tables keeps the peak low.
+    The native result is compact and contiguous, so decoding the whole chunk at once saves
+    the concatenation and a chunked gather when sorting. Conversion on the fallback path needs
+    working memory several times the size of the Arrow result (Python objects); doing it a few
+    requests at a time and concatenating the compact Arrow tables keeps the peak low.
     """
     import pyarrow as pa
 
-    from agenttrace.store.convert import payloads_to_table
+    from agenttrace.store.convert import native_payloads_to_table, payloads_to_table
 
+    table = native_payloads_to_table(payloads)
+    if table is not None:
+        return table
     tables = []
-    batch: list[bytes] = []
+    batch: list[bytes | memoryview] = []
     size = 0
     for payload in payloads:
         batch.append(payload)

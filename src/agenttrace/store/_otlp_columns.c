@@ -446,12 +446,28 @@ static int utf8_ok(const uint8_t *s, size_t n) {
 
 static HOT_INLINE int check_utf8(const uint8_t *s, size_t n) {
     if (n <= 32) {
-        /* Keys and short values: an inline OR over the bytes beats the call. */
-        uint8_t any = 0;
-        for (size_t i = 0; i < n; i++) {
-            any |= s[i];
+        /* Keys and short values: an inline OR over the bytes beats the call. Whole words,
+         * with the last one overlapping, since -O2 does not vectorize a byte loop. */
+        uint64_t any = 0;
+        if (n >= 8) {
+            uint64_t w;
+            for (size_t i = 0; i + 8 < n; i += 8) {
+                memcpy(&w, s + i, 8);
+                any |= w;
+            }
+            memcpy(&w, s + n - 8, 8);
+            any |= w;
+        } else if (n >= 4) {
+            uint32_t head, tail;
+            memcpy(&head, s, 4);
+            memcpy(&tail, s + n - 4, 4);
+            any = head | tail;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                any |= s[i];
+            }
         }
-        if (any < 0x80) {
+        if ((any & 0x8080808080808080ULL) == 0) {
             return 0;
         }
     }
@@ -504,11 +520,16 @@ static int json_string(Buf *out, const uint8_t *s, size_t n) {
             __m128i hit = _mm_or_si128(
                 _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
                 _mm_cmpeq_epi8(_mm_min_epu8(v, below), v));
-            if (_mm_movemask_epi8(hit) == 0) {
+            int mask = _mm_movemask_epi8(hit);
+            if (mask == 0) {
                 high |= _mm_movemask_epi8(v);
                 i += 16;
                 continue;
             }
+            /* Jump to the first byte that needs an escape instead of walking up to it. */
+            int skip = __builtin_ctz((unsigned)mask);
+            high |= _mm_movemask_epi8(v) & ((1 << skip) - 1);
+            i += (size_t)skip;
         }
 #endif
         if (i + 8 <= n) {
@@ -643,48 +664,40 @@ static int json_int(Buf *out, int64_t v) {
 
 /* Python's shortest round-trip repr, reshaped to orjson's layout (which differs only in the
  * exponent: orjson writes 1e-7 where repr writes 1e-07, and 0.00001 where repr writes 1e-05)
- * so the JSON text is byte-identical to the Python path. */
-static int json_double(Buf *out, double v) {
-    if (out == NULL) {
-        return 0;
-    }
-    if (!isfinite(v)) {
-        PUTS(out, "null");
-        return 0;
-    }
+ * so the JSON text is byte-identical to the Python path. Writes at most 26 bytes and a NUL. */
+static int format_double(char text[32], double v) {
     char *r = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (r == NULL) {
         return -1;
     }
-    int rc = 0;
+    size_t n = 0;
     char *e = strchr(r, 'e');
     if (e == NULL) {
-        rc = buf_put(out, r, strlen(r));
+        n = strlen(r);
+        memcpy(text, r, n);
     } else {
         int exp = atoi(e + 1);
         const char *m = r;
         if (*m == '-') {
-            rc = buf_byte(out, '-');
+            text[n++] = '-';
             m++;
         }
-        if (rc == 0 && exp == -5) {
-            rc = buf_put(out, "0.0000", 6);
-            for (const char *q = m; rc == 0 && q < e; q++) {
+        if (exp == -5) {
+            memcpy(text + n, "0.0000", 6);
+            n += 6;
+            for (const char *q = m; q < e; q++) {
                 if (*q != '.') {
-                    rc = buf_byte(out, (uint8_t)*q);
+                    text[n++] = *q;
                 }
             }
-        } else if (rc == 0) {
-            char tmp[16];
-            int n = snprintf(tmp, sizeof tmp, exp < 0 ? "e%d" : "e+%d", exp);
-            rc = buf_put(out, m, (size_t)(e - m));
-            if (rc == 0) {
-                rc = buf_put(out, tmp, (size_t)n);
-            }
+        } else {
+            memcpy(text + n, m, (size_t)(e - m));
+            n += (size_t)(e - m);
+            n += (size_t)snprintf(text + n, 32 - n, exp < 0 ? "e%d" : "e+%d", exp);
         }
     }
     PyMem_Free(r);
-    return rc;
+    return (int)n;
 }
 
 /* -- AnyValue -------------------------------------------------------------------------- */
@@ -712,6 +725,7 @@ typedef struct Ctx Ctx;
 static int emit_any(Ctx *c, Buf *out, const uint8_t *p, size_t len, int depth);
 static int emit_array(Ctx *c, Buf *out, const uint8_t *p, size_t len, int depth);
 static int emit_kvlist(Ctx *c, Buf *out, const uint8_t *p, size_t len, int depth);
+static int json_double(Ctx *c, Buf *out, uint64_t bits);
 
 /* Finds the oneof case that protobuf would keep (the last one on the wire). */
 static int any_scan(Ctx *c, const uint8_t *p, size_t len, Any *a, int depth) {
@@ -769,11 +783,7 @@ static int emit_value(Ctx *c, Buf *out, const Any *a, int depth) {
         }
         return 0;
     case ANY_INT: return json_int(out, (int64_t)a->u);
-    case ANY_DOUBLE: {
-        double d;
-        memcpy(&d, &a->u, sizeof d);
-        return json_double(out, d);
-    }
+    case ANY_DOUBLE: return json_double(c, out, a->u);
     case ANY_ARRAY: return emit_array(c, out, a->ptr, a->len, depth + 1);
     case ANY_KVLIST: return emit_kvlist(c, out, a->ptr, a->len, depth + 1);
     case ANY_BYTES: return json_base64(out, a->ptr, a->len);
@@ -820,7 +830,35 @@ struct Ctx {
     EntryVec ents;
     int32_t *table; /* scratch for de-duplicating large objects */
     size_t table_cap;
+    /* The last double written: settings such as a request's temperature repeat on span after
+     * span, and formatting a double costs more than the rest of its attribute. */
+    uint64_t double_bits;
+    int double_len; /* 0: nothing cached yet */
+    char double_text[32];
 };
+
+static int json_double(Ctx *c, Buf *out, uint64_t bits) {
+    if (out == NULL) {
+        return 0;
+    }
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    if (!isfinite(v)) {
+        PUTS(out, "null");
+        return 0;
+    }
+    if (c->double_len == 0 || c->double_bits != bits) {
+        int n = format_double(c->double_text, v);
+        if (n < 0) {
+            c->double_len = 0;
+            return -1;
+        }
+        c->double_bits = bits;
+        c->double_len = n;
+    }
+    PUT(out, c->double_text, (size_t)c->double_len);
+    return 0;
+}
 
 static int kv_parse(const uint8_t *p, size_t len, Slice *key, Slice *val, int depth) {
     const uint8_t *end = p + len;

@@ -14,7 +14,7 @@ tested against, and the fallback for input the extension declines.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -36,7 +36,12 @@ if TYPE_CHECKING:
         ExportTraceServiceRequest,
     )
 
-__all__ = ["any_value_to_python", "payloads_to_table", "requests_to_table"]
+__all__ = [
+    "any_value_to_python",
+    "native_payloads_to_table",
+    "payloads_to_table",
+    "requests_to_table",
+]
 
 SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUS_CODES = ("unset", "ok", "error")
@@ -294,19 +299,20 @@ def _buffer(data: bytes | None) -> pa.Buffer | None:
 def _native_array(field: pa.Field, n: int, buffers: tuple[bytes | None, ...]) -> pa.Array:
     if pa.types.is_string(field.type):
         validity, offsets, data = buffers
-        array = pa.Array.from_buffers(
-            field.type, n, [_buffer(validity), _buffer(offsets), _buffer(data)]
-        )
-        # Checks offsets and UTF-8 in C++: a decoder bug must not produce a corrupt table.
-        array.validate(full=True)
-        return array
+        arrow_buffers = [_buffer(validity), _buffer(offsets), _buffer(data)]
+        # Checks the offsets in C++: a decoder bug must not produce a table that reads out of
+        # bounds. Validated as binary because the decoder already checked every string it
+        # copies from the wire for UTF-8 (and writes only ASCII around them); Arrow's second
+        # UTF-8 pass read every byte of the columns again.
+        pa.Array.from_buffers(pa.binary(), n, arrow_buffers).validate(full=True)
+        return pa.Array.from_buffers(field.type, n, arrow_buffers)
     validity, data = buffers
     array = pa.Array.from_buffers(field.type, n, [_buffer(validity), _buffer(data)])
     array.validate()  # buffer sizes; any bit pattern is a valid int64 or float64
     return array
 
 
-def _native_table(payloads: list[bytes]) -> pa.Table:
+def _native_table(payloads: Sequence[bytes | memoryview]) -> pa.Table:
     n, core, hot = _native.decode(payloads, _NATIVE_SPEC, _SERVICE_NAME)
     buffers: dict[str, tuple[bytes | None, ...]] = dict(core)
     buffers.update(zip(_NATIVE_COLUMNS, hot, strict=True))
@@ -321,7 +327,7 @@ def _native_table(payloads: list[bytes]) -> pa.Table:
     return pa.Table.from_arrays([arrays[name] for name in SPAN_SCHEMA.names], schema=SPAN_SCHEMA)
 
 
-def _parse(payloads: list[bytes]) -> list[ExportTraceServiceRequest]:
+def _parse(payloads: Sequence[bytes | memoryview]) -> list[ExportTraceServiceRequest]:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
@@ -334,16 +340,24 @@ def _parse(payloads: list[bytes]) -> list[ExportTraceServiceRequest]:
     return requests
 
 
-def payloads_to_table(payloads: list[bytes]) -> pa.Table:
+def native_payloads_to_table(payloads: Sequence[bytes | memoryview]) -> pa.Table | None:
+    """The native decoder's table for serialized ``ExportTraceServiceRequest`` payloads, or
+    ``None`` when the extension is not built or declines the input (malformed, or a rare
+    encoding it does not reproduce); :func:`payloads_to_table` then falls back to Python."""
+    if _native is None:
+        return None
+    try:
+        return _native_table(payloads)
+    except ValueError:  # includes pa.ArrowInvalid from validation
+        return None
+
+
+def payloads_to_table(payloads: Sequence[bytes | memoryview]) -> pa.Table:
     """Like :func:`requests_to_table`, from serialized ``ExportTraceServiceRequest`` bytes.
 
     Decodes the protobuf wire format in C when the native module is built. Input it rejects
-    (malformed, or a rare encoding it does not reproduce) goes through the Python path, which
-    gives the same table or raises its own error (``DecodeError`` for bad protobuf).
+    goes through the Python path, which gives the same table or raises its own error
+    (``DecodeError`` for bad protobuf).
     """
-    if _native is not None:
-        try:
-            return _native_table(payloads)
-        except ValueError:  # includes pa.ArrowInvalid from validation
-            pass
-    return requests_to_table(_parse(payloads))
+    table = native_payloads_to_table(payloads)
+    return table if table is not None else requests_to_table(_parse(payloads))
