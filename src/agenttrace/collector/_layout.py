@@ -321,17 +321,12 @@ class EncodedRequest:
         """
         records = self.layout.records
         data = self.data
-        once: dict[tuple[int, ...], int] = {}
-        for base in range(0, len(records), RECORD_FIELDS):
-            if records[base + KIND] != SPAN:
-                place = tuple(records[base + KIND : base + SCOPE_INDEX + 1])
-                once[place] = once.get(place, 0) + 1
         edits: list[tuple[int, int, bytes]] = []
         grown: dict[tuple[int, int], int] = {}  # (resource_spans, scope_spans or -1): bytes
         for unit, content in contents.items():
             base = unit * RECORD_FIELDS
             kind, r, s = records[base + KIND : base + SCOPE_INDEX + 1]
-            if kind != SPAN and once[(kind, r, s)] > 1:
+            if kind != SPAN and self._occurrences(kind, r, s) > 1:
                 return None
             start, end = records[base + START], records[base + END]
             length_at = _length_start(data, start)
@@ -355,6 +350,18 @@ class EncodedRequest:
                 edits.append((length_at, start, encode_varint(end - start + resource_growth)))
         edits.sort()
         return EncodedRequest(apply_edits(data, edits), (data, edits))
+
+    def _occurrences(self, kind: int, r: int, s: int) -> int:
+        """How often the resource (``kind`` RESOURCE) or scope of a message occurs in it."""
+        records = self.layout.records
+        kinds = records[KIND::RECORD_FIELDS]
+        return sum(
+            1
+            for index, unit_kind in enumerate(kinds)
+            if unit_kind == kind
+            and records[index * RECORD_FIELDS + RESOURCE_INDEX] == r
+            and records[index * RECORD_FIELDS + SCOPE_INDEX] == s
+        )
 
 
 # (start, end, replacement): the bytes ``start:end`` replaced; sorted, not overlapping.
