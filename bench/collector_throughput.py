@@ -11,7 +11,9 @@ it with its own load generator from a second process, and reports in the same ru
   publisher then needs until the last of them is in Parquet;
 * bytes per span in Parquet against bytes per span in the OTLP protobuf request;
 * peak RSS of the collector (receiver + publisher processes) while clients push past the
-  sustainable rate with a memory bound, and how much of the excess was answered 429.
+  sustainable rate with a memory bound, and how much of the excess was answered 429;
+* ``--part pipeline``: OTLP/HTTP protobuf with no processor, each of normalize, redaction and
+  limits alone, and all three, one collector each, in the same run.
 
 Requests are pre-encoded: 512 agent spans each (agent, chat and tool spans, 10+ attributes,
 a quarter carrying 1-4 KB of message content), so the generator spends little CPU per span.
@@ -552,6 +554,20 @@ def wait_published(collector: Any, target: float, timeout_s: float = 600.0) -> f
     return time.monotonic() - started
 
 
+# The collector pipeline issue's figure: each processor alone and all three, OTLP/HTTP protobuf.
+PIPELINES: dict[str, list[dict[str, Any]]] = {
+    "none": [],
+    "normalize": [{"type": "normalize"}],
+    "redaction": [{"type": "redaction"}],
+    "limits": [{"type": "limits"}],
+    "normalize+redaction+limits": [
+        {"type": "normalize"},
+        {"type": "redaction"},
+        {"type": "limits"},
+    ],
+}
+
+
 def measure_ingest(
     workdir: Path,
     name: str,
@@ -559,16 +575,19 @@ def measure_ingest(
     pb: list[bytes],
     js: list[bytes],
     args: Any,
+    protocols: tuple[str, ...] = ("http", "grpc", "json"),
 ) -> dict[str, Any]:
     collector = start_collector(workdir, name, processors, workers=args.workers)
     rates: dict[str, Any] = {}
+    targets = {
+        "http": (collector.http_traces_url, pb),
+        "grpc": (collector.grpc_endpoint, pb),
+        "json": (collector.http_traces_url, js),
+    }
     try:
         run_load("http", collector.http_traces_url, pb, args.concurrency, 2.0)  # warm-up
-        for protocol, target, bodies in (
-            ("http", collector.http_traces_url, pb),
-            ("grpc", collector.grpc_endpoint, pb),
-            ("json", collector.http_traces_url, js),
-        ):
+        for protocol in protocols:
+            target, bodies = targets[protocol]
             published = published_spans(collector)
             result = run_load(protocol, target, bodies, args.concurrency, args.seconds)
             drain = wait_published(collector, published + result["acked_spans"])
@@ -633,7 +652,9 @@ def main() -> None:
         "--workers", type=int, default=1, help="receivers.workers: ingest worker processes"
     )
     parser.add_argument("--requests", type=int, default=8, help="distinct pre-encoded requests")
-    parser.add_argument("--part", choices=("all", "ingest", "memory", "storage"), default="all")
+    parser.add_argument(
+        "--part", choices=("all", "ingest", "pipeline", "memory", "storage"), default="all"
+    )
     parser.add_argument(
         "--sustainable",
         type=float,
@@ -670,6 +691,11 @@ def main() -> None:
             results["redaction_on"], results["redaction_off"] = on, off
             results["http_ratio_of_ceiling_redaction_on"] = on["http"] / ceiling
             results["http_ratio_of_ceiling_redaction_off"] = off["http"] / ceiling
+        if args.part in ("all", "pipeline"):
+            results["pipeline_http"] = {
+                name: measure_ingest(workdir, name, processors, pb, js, args, ("http",))
+                for name, processors in PIPELINES.items()
+            }
         if args.part in ("all", "memory"):
             sustainable = results.get("redaction_off", {}).get("http", args.sustainable)
             results["memory_overload_plain"] = measure_memory(
