@@ -21,6 +21,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 # Imported directly: a missing build must fail these tests, not silently test the fallback.
+from agenttrace.collector._layout import encode_varint
 from agenttrace.store import (
     _otlp_columns,  # noqa: F401
     convert,
@@ -88,16 +89,7 @@ def assert_requests_same(requests: list[ExportTraceServiceRequest]) -> pa.Table:
 
 
 def varint(value: int) -> bytes:
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+    return encode_varint(value & ((1 << 64) - 1))  # negative numbers as protobuf writes them
 
 
 def tag(field: int, wire_type: int) -> bytes:
