@@ -283,3 +283,19 @@ def test_the_processor_changes_what_the_engine_changes(config: dict) -> None:
     _strip_summaries(processed)
     assert processed == expected
     assert processor.metrics()["findings"] > 100
+
+
+def test_findings_split_by_an_escaped_newline_in_json_are_redacted() -> None:
+    """A message's newline is ``\\n`` in the request's bytes: the byte screen must still
+    flag the span."""
+    texts = ["ssn\n123456789", "password\n: hunter2hunter2", "call (415)\n555-0100"]
+    spans = [
+        {"span_id": i + 1, "attributes": {"gen_ai.input.messages": json.dumps([{"content": t}])}}
+        for i, t in enumerate(texts)
+    ]
+    request, processor = _redact(spans)
+    for span, text in zip(spans_of(request), texts, strict=True):
+        content = json.loads(attrs(span)["gen_ai.input.messages"])[0]["content"]
+        assert "[REDACTED:" in content
+        assert content != text
+    assert processor.metrics()["findings"] == 3

@@ -261,3 +261,32 @@ def test_a_callers_screen_gives_the_gates_results() -> None:
                 key, text, hinted, screened=screened
             )
             assert plain.counts == hinted.counts
+
+
+_SEPARATED_FINDINGS = [
+    "ssn{}123456789",
+    "password{}: hunter2hunter2",
+    "Bearer{}abcdef1234567890",
+    "call (415){}555-0100",
+    "api_key{}= 'Zx9qLm2Wv8Rt6Yp4'",
+    "authorization:{}Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+    "mail{}jane.doe@example.com",
+    "card{}4111 1111 1111 1111",
+]
+
+
+@pytest.mark.parametrize("separator", ["\n", "\t", "\r", " \n ", "\n\n"])
+def test_screens_see_findings_through_json_escapes_of_whitespace(separator: str) -> None:
+    """Screens run over raw JSON (a request's bytes, a column of JSON text): a newline between
+    a finding's parts is ``\\n`` there, two characters that are not whitespace."""
+    redactor = Redactor()
+    checked = 0
+    for template in _SEPARATED_FINDINGS:
+        text = template.format(separator)
+        raw = json.dumps({"content": text})
+        for finding in redactor.find(text):
+            detector = next(d for d in DETECTORS if d.name == finding.type)
+            assert re.search(detector.screen_prefilter, raw, re.DOTALL), (detector.name, raw)
+            assert re.search(detector.bounded_prefilter, raw, re.DOTALL), (detector.name, raw)
+            checked += 1
+    assert checked >= 6  # a separator some detectors do not span ("call (415) \n 555...")

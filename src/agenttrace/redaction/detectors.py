@@ -63,7 +63,7 @@ class Detector:
 
     @property
     def screen_prefilter(self) -> str:
-        return self.screen or self.prefilter
+        return _escape_tolerant(self.screen or self.prefilter)
 
     def starts_token(self, text: str, start: int) -> bool:
         """The match is not glued to the preceding text (a JSON escape like ``\\n`` is a gap).
@@ -81,10 +81,11 @@ class Detector:
     @property
     def bounded_prefilter(self) -> str:
         """``prefilter`` with the same start-of-token condition, for Hyperscan and RE2."""
+        prefilter = _escape_tolerant(self.prefilter)
         if self.not_after is None or not self.bound_prefilter:
-            return self.prefilter
+            return prefilter
         allowed = "[^" + self.not_after.pattern[1:]
-        return rf"(?:^|{allowed}|\\[{_JSON_ESCAPES}])(?:{self.prefilter})"
+        return rf"(?:^|{allowed}|\\[{_JSON_ESCAPES}])(?:{prefilter})"
 
     def span(self, match: re.Match[str]) -> tuple[int, int]:
         """The part of the match to replace: the first participating named group, else all."""
@@ -522,6 +523,40 @@ DETECTORS: tuple[Detector, ...] = (
         screen=r"[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:",
     ),
 )
+
+def _escape_tolerant(pattern: str) -> str:
+    """``pattern`` for text that may still be JSON-encoded: where it takes whitespace (``\\s``)
+    or any non-word character (``\\W``), it also takes the two-character escape of one
+    (``\\n`` is a newline once decoded). Prefilters screen the raw text of JSON values and of
+    whole requests; without this, ``ssn\\n123456789`` there would hide the SSN a parsed value
+    shows. Character classes are left alone (an escape's backslash and letter are themselves
+    matched by the classes the prefilters use)."""
+    out: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            token = pattern[index : index + 2]
+            if not in_class and token in ("\\s", "\\W"):
+                token = f"(?:{token}|\\\\[{_JSON_ESCAPES}])"
+            out.append(token)
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            # A "]" right after "[" or "[^" is a literal member, not the end of the class.
+            start = index + 2 if pattern.startswith("[^", index) else index + 1
+            if pattern.startswith("]", start):
+                out.append(pattern[index : start + 1])
+                index = start + 1
+                continue
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        index += 1
+    return "".join(out)
+
 
 # JSON escapes that could hide ASCII a detector needs (``\u0040`` is "@", ``\/`` is "/"):
 # a value carrying them goes through the precise path, which sees the parsed JSON.
