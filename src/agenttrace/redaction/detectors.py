@@ -524,6 +524,7 @@ DETECTORS: tuple[Detector, ...] = (
     ),
 )
 
+
 def _escape_tolerant(pattern: str) -> str:
     """``pattern`` for text that may still be JSON-encoded: where it takes whitespace (``\\s``)
     or any non-word character (``\\W``), it also takes the two-character escape of one
