@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from collector_throughput import PIPELINES as COLLECTOR_PIPELINES
 from collector_throughput import SPANS_PER_REQUEST, build_requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -34,18 +35,11 @@ from agenttrace.collector.ingest import prepare_request
 from agenttrace.collector.processors._otlp import set_value, to_python
 from agenttrace.collector.processors.base import build_processor
 
+# The collector benchmark's pipelines, with keep-all sampling (a pass-through) as well.
 PIPELINES: dict[str, list[dict[str, Any]]] = {
-    "none (reference)": [],
-    "normalize": [{"type": "normalize"}],
-    "redaction": [{"type": "redaction"}],
-    "limits": [{"type": "limits"}],
-    "sampling (keep_all)": [{"type": "sampling"}],
-    "normalize+redaction+limits": [
-        {"type": "normalize"},
-        {"type": "redaction"},
-        {"type": "limits"},
-    ],
-}
+    ("none (reference)" if name == "none" else name): entries
+    for name, entries in COLLECTOR_PIPELINES.items()
+} | {"sampling (keep_all)": [{"type": "sampling"}]}
 
 _OPENINFERENCE_NAMES = {
     "gen_ai.request.model": "llm.model_name",
