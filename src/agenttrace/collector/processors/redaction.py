@@ -177,7 +177,6 @@ class _Batch:
         self.slots: list[_Slot] = []
         self.units: list[int] = []  # the owner's index in the request's layout
         self.messages: list[Any] = []  # the owner's message, serialized again if changed
-        self.holders: list[Any] = []  # where the owner's summary goes
         self.summaries: list[RedactionSummary] = []
         self.is_span: list[bool] = []
         # Whether the owner already carries summary attributes (from an earlier redaction),
@@ -187,11 +186,10 @@ class _Batch:
     def add_owner(self, unit: int, message: Any, *, is_span: bool) -> int:
         self.units.append(unit)
         self.messages.append(message)
-        self.holders.append(message.attributes)
         self.summaries.append(RedactionSummary())
         self.is_span.append(is_span)
         self.summarized.append(False)
-        return len(self.holders) - 1
+        return len(self.messages) - 1
 
     def add_field(self, kind: str, holder: Any, field: str, where: str, owner: int) -> None:
         """A string field of a message: ``kind`` "text" (free text) or "trace_state"."""
