@@ -133,12 +133,12 @@ def build_request(seed: int) -> ExportTraceServiceRequest:
                 _attr(span, "gen_ai.request.max_tokens", 4096)
                 _attr(span, "gen_ai.usage.input_tokens", rng.randrange(500, 20_000))
                 _attr(span, "gen_ai.usage.output_tokens", rng.randrange(20, 2_000))
-                _attr(span, "gen_ai.usage.cache_read_input_tokens", rng.randrange(0, 10_000))
+                _attr(span, "gen_ai.usage.cache_read.input_tokens", rng.randrange(0, 10_000))
                 _attr(span, "agenttrace.cost.usd", rng.random() / 10)
                 _attr(span, "server.address", "api.anthropic.com")
                 if index % 4 == 1:  # a quarter of all spans carry 1-4 KB of content
-                    _attr(span, "gen_ai.input_messages", _messages(rng, "user"))
-                    _attr(span, "gen_ai.output_messages", _messages(rng, "assistant"))
+                    _attr(span, "gen_ai.input.messages", _messages(rng, "user"))
+                    _attr(span, "gen_ai.output.messages", _messages(rng, "assistant"))
             else:
                 tool = rng.choice(("read_file", "run_tests", "grep", "edit_file"))
                 span.name, span.kind = f"execute_tool {tool}", Span.SPAN_KIND_INTERNAL

@@ -313,3 +313,48 @@ def test_a_resource_given_twice_is_not_spliced() -> None:
     units = [u for u in range(len(layout)) if layout.unit(u)[KIND] == _layout.RESOURCE]
     assert [layout.unit(u)[1] for u in units].count(0) == 2
     assert encoded.with_units({units[0]: b""}) is None
+
+
+def _key_value(**fields: Any) -> bytes:
+    from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+    return KeyValue(**fields).SerializeToString()
+
+
+_STRING_KEY_VALUE_READERS = [
+    pytest.param(_wire.string_key_value, id="c"),
+    pytest.param(_layout._python_string_key_value, id="python"),
+]
+
+
+@pytest.mark.parametrize("read", _STRING_KEY_VALUE_READERS)
+@pytest.mark.parametrize("text", ["", "a", "é" * 70, "x" * 20_000])
+def test_string_key_value_finds_the_key_and_the_text(read: Any, text: str) -> None:
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+    data = b"pad" + _key_value(key="k.e.y", value=AnyValue(string_value=text))
+    found = read(data, 3, len(data))
+    assert found is not None
+    key_start, key_end, text_start, text_end = found
+    assert data[key_start:key_end] == b"k.e.y"
+    assert data[text_start:text_end].decode() == text
+
+
+@pytest.mark.parametrize("read", _STRING_KEY_VALUE_READERS)
+def test_string_key_value_refuses_every_other_shape(read: Any) -> None:
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+    string = _key_value(key="k", value=AnyValue(string_value="v"))
+    others = [
+        _key_value(key="k", value=AnyValue(int_value=5)),
+        _key_value(key="k", value=AnyValue(bytes_value=b"v")),
+        _key_value(key="k"),
+        _key_value(value=AnyValue(string_value="v")),
+        string + b"\x12\x03\x0a\x01w",  # a second value: the runtime keeps the last
+        b"\x12\x03\x0a\x01v\x0a\x01k",  # value before key
+        string[:-1],  # truncated
+        b"\x0a\xff",  # a varint cut short
+    ]
+    assert read(string, 0, len(string)) is not None
+    for data in others:
+        assert read(data, 0, len(data)) is None, data

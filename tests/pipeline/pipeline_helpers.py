@@ -152,14 +152,20 @@ async def wait_rows(store: Path, count: int, timeout: float = 20.0) -> dict[str,
     raise AssertionError(f"only {len(await asyncio.to_thread(read_rows, store))} of {count} rows")
 
 
-def process_checking_bytes(processor: Any, request: Any) -> None:
+def process_checking_bytes(processor: Any, request: Any) -> Any:
     """Run a processor as the collector does (``process_encoded`` on the request's bytes): the
-    bytes it hands on must be the request it returns."""
+    bytes it hands on must be the request it returns. Returns the processed request: the
+    message changed in place, or parsed from the bytes if the processor left it behind."""
     from agenttrace.collector._layout import EncodedRequest
+    from agenttrace.collector.processors.base import STALE
 
     result, encoded = processor.process_encoded(
         request, EncodedRequest(request.SerializeToString())
     )
+    if result is STALE:
+        assert encoded is not None
+        return type(request).FromString(encoded.data)
     assert result is request
     if encoded is not None:
         assert type(request).FromString(encoded.data) == request
+    return request

@@ -37,8 +37,7 @@ SECRETS = (GITHUB_TOKEN, ANTHROPIC, AWS_KEY_ID, EMAIL)
 def _redact(spans: list[dict], resource: dict | None = None, **config: object):
     request = build_request(spans, resource=resource)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict(config))
-    process_checking_bytes(processor, request)
-    return request, processor
+    return process_checking_bytes(processor, request), processor
 
 
 def test_every_place_of_a_span_is_redacted() -> None:
@@ -197,7 +196,7 @@ def test_prefilter_never_changes_the_outcome() -> None:
         )
     processed = build_request(spans)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
-    process_checking_bytes(processor, processed)
+    processed = process_checking_bytes(processor, processed)
     expected = build_request(spans)
     _reference(Redactor(RedactionConfig()), expected)
     _strip_summaries(processed)
@@ -240,9 +239,8 @@ def test_config_errors_name_the_key() -> None:
 def test_a_second_pass_replaces_the_summary_instead_of_adding_one() -> None:
     request, _ = _redact([{"attributes": {"note": f"mail {EMAIL}", "other": f"x {GITHUB_TOKEN}"}}])
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
-    span = only_span(request)
-    span.attributes.add(key="late").value.string_value = f"token {AWS_KEY_ID}"
-    process_checking_bytes(processor, request)
+    only_span(request).attributes.add(key="late").value.string_value = f"token {AWS_KEY_ID}"
+    span = only_span(process_checking_bytes(processor, request))
     keys = [kv.key for kv in span.attributes]
     assert keys.count(semconv.AGENTTRACE_REDACTION_COUNT) == 1
     assert keys.count(semconv.AGENTTRACE_REDACTION_KEYS) == 1
@@ -277,7 +275,7 @@ def test_the_processor_changes_what_the_engine_changes(config: dict) -> None:
     ]
     processed = build_request(spans)
     processor = RedactionProcessor(RedactionProcessorConfig.from_dict(config))
-    process_checking_bytes(processor, processed)
+    processed = process_checking_bytes(processor, processed)
     expected = build_request(spans)
     _reference(Redactor(RedactionConfig.from_dict(config)), expected)
     _strip_summaries(processed)
@@ -299,3 +297,69 @@ def test_findings_split_by_an_escaped_newline_in_json_are_redacted() -> None:
         assert "[REDACTED:" in content
         assert content != text
     assert processor.metrics()["findings"] == 3
+
+
+@pytest.mark.parametrize("mode", ["mask", "drop"])
+def test_spans_redacted_in_their_bytes_equal_the_message_path(mode: str) -> None:
+    """Spans whose matches all lie in string attributes are redacted in the received bytes;
+    with a block rule there is no screen and every span goes through the message objects.
+    Both give the same request, summaries and counts (values longer than one- and two-byte
+    length varints, repeated keys, several findings per span, JSON and plain text)."""
+    rng = random.Random(7)
+    spans = []
+    for index in range(150):
+        attributes: dict[str, object] = {"n": index, "plain": _random_text(rng)}
+        for i in range(rng.randint(1, 4)):
+            text = _random_text(rng) + " " * rng.choice((0, 130, 17_000))
+            if rng.random() < 0.5:
+                text = json.dumps([{"role": "user", "parts": [{"content": text}]}])
+            attributes[f"gen_ai.input.messages{i or ''}"] = text
+        spans.append({"span_id": index + 1, "attributes": attributes})
+    requests = [build_request(spans) for _ in range(2)]
+    for span in spans_of(requests[0]) + spans_of(requests[1]):
+        span.attributes.add(key="plain").value.string_value = f"again {EMAIL}"
+    in_bytes = RedactionProcessor(RedactionProcessorConfig.from_dict({"mode": mode}))
+    by_message = RedactionProcessor(
+        RedactionProcessorConfig.from_dict({"mode": mode, "block": [{"key": "never.used"}]})
+    )
+    assert process_checking_bytes(in_bytes, requests[0]) == process_checking_bytes(
+        by_message, requests[1]
+    )
+    # Without a screen every value is a candidate; what was found and changed is the same.
+    counted = ("spans_redacted", "findings", "values_dropped")
+    assert [in_bytes.metrics()[c] for c in counted] == [by_message.metrics()[c] for c in counted]
+    assert in_bytes.metrics()["spans_redacted"] == 150
+    assert in_bytes.metrics()["values_dropped" if mode == "drop" else "findings"] > 150
+
+
+def test_a_span_with_a_match_outside_its_attributes_is_taken_apart_whole() -> None:
+    request, _ = _redact(
+        [{"attributes": {"note": f"to {EMAIL}"}, "events": [{"name": f"mail {EMAIL}"}]}]
+    )
+    span = only_span(request)
+    assert EMAIL not in attrs(span)["note"]
+    assert EMAIL not in span.events[0].name
+    assert attrs(span)[semconv.AGENTTRACE_REDACTION_COUNT] == 2
+
+
+def test_spans_redacted_in_their_bytes_reach_the_message_when_the_request_is_serialized() -> None:
+    """A resource given twice (the runtime merges the two) cannot be spliced: the request is
+    then serialized from its message, which must hold the spans redacted in their bytes too."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    from agenttrace.collector._layout import EncodedRequest, encode_varint
+
+    built = build_request(
+        [{"attributes": {"note": f"to {EMAIL}"}}], resource={"owner": f"mail {EMAIL}"}
+    )
+    inner = built.resource_spans[0].SerializeToString() + b"\x0a\x00"  # a second, empty resource
+    data = b"\x0a" + encode_varint(len(inner)) + inner
+    request = ExportTraceServiceRequest.FromString(data)
+    processor = RedactionProcessor(RedactionProcessorConfig.from_dict({}))
+    result, encoded = processor.process_encoded(request, EncodedRequest(data))
+    assert result is request
+    assert encoded is None
+    assert EMAIL.encode() not in request.SerializeToString()
+    assert attrs(only_span(request))[semconv.AGENTTRACE_REDACTION_COUNT] == 1

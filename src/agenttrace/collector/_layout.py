@@ -18,11 +18,13 @@ from dataclasses import dataclass
 
 _native_layout: Callable[[bytes], bytes] | None
 _native_span_slots: Callable[[bytes, int, int], bytes] | None
+_native_string_key_value: Callable[[bytes, int, int], tuple[int, int, int, int] | None] | None
 try:
     from agenttrace.collector._wire import layout as _native_layout
     from agenttrace.collector._wire import span_slots as _native_span_slots
+    from agenttrace.collector._wire import string_key_value as _native_string_key_value
 except ImportError:  # pragma: no cover - no compiler at install time
-    _native_layout = _native_span_slots = None
+    _native_layout = _native_span_slots = _native_string_key_value = None
 
 RESOURCE, SCOPE, SPAN = 0, 1, 2
 # Problem bits of a span record.
@@ -73,6 +75,11 @@ class Layout:
         if _native_layout is not None:
             return cls(memoryview(_native_layout(data)).cast("q"))
         return cls(_python_layout(data))
+
+    @property
+    def spans(self) -> int:
+        """How many spans the request holds."""
+        return list(self.records[KIND::RECORD_FIELDS]).count(SPAN)
 
     def __len__(self) -> int:
         return len(self.records) // RECORD_FIELDS
@@ -386,6 +393,8 @@ _ONE_BYTE_VARINTS = tuple(bytes((n,)) for n in range(0x80))
 def encode_varint(number: int) -> bytes:
     if number < 0x80:
         return _ONE_BYTE_VARINTS[number]
+    if number < 0x4000:  # message and value lengths up to 16 KB
+        return bytes((number & 0x7F | 0x80, number >> 7))
     out = bytearray()
     while True:
         low = number & 0x7F
@@ -395,6 +404,46 @@ def encode_varint(number: int) -> bytes:
         else:
             out.append(low)
             return bytes(out)
+
+
+def string_key_value(data: bytes, start: int, end: int) -> tuple[int, int, int, int] | None:
+    """Where the key and the text of the ``KeyValue`` in ``data[start:end]`` lie, as
+    ``(key start, key end, text start, text end)``, when it is exactly a key followed by an
+    ``AnyValue`` holding a ``string_value``; ``None`` for any other shape."""
+    if _native_string_key_value is not None:
+        return _native_string_key_value(data, start, end)
+    return _python_string_key_value(data, start, end)
+
+
+def _python_string_key_value(data: bytes, start: int, end: int) -> tuple[int, int, int, int] | None:
+    try:
+        if start >= end or data[start] != 0x0A:
+            return None
+        key_start, key_end = _delimited_at(data, start + 1, end)
+        if key_end >= end or data[key_end] != 0x12:
+            return None
+        value_start, value_end = _delimited_at(data, key_end + 1, end)
+        if value_end != end or value_start >= end or data[value_start] != 0x0A:
+            return None
+        text_start, text_end = _delimited_at(data, value_start + 1, end)
+    except ValueError:  # a truncated varint
+        return None
+    return (key_start, key_end, text_start, text_end) if text_end == end else None
+
+
+def _delimited_at(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """The payload range of the length-prefixed payload whose length varint is at ``pos``
+    (an empty range past ``end`` when it does not fit)."""
+    length, pos = _varint(data, pos, end)
+    if pos + length > end:
+        return end + 1, end + 1
+    return pos, pos + length
+
+
+def field_start(data: bytes, content_start: int) -> int:
+    """Where the single-byte tag of the length-delimited field whose content starts at
+    ``content_start`` lies (every tag of a span's own fields is one byte)."""
+    return _length_start(data, content_start) - 1
 
 
 def _length_start(data: bytes, content_start: int) -> int:

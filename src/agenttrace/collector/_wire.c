@@ -419,9 +419,53 @@ static PyObject *span_slots(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* The payload of the length-delimited field whose tag byte is `tag` at r->p; 0 if found. */
+static int delimited(Reader *r, uint8_t tag, Reader *payload) {
+    uint64_t length;
+    if (r->p >= r->end || *r->p != tag) return -1;
+    r->p++;
+    if (read_varint(r, &length) < 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    if (length > (uint64_t)(r->end - r->p)) return -1;
+    payload->base = r->base;
+    payload->p = r->p;
+    payload->end = r->p + length;
+    r->p += length;
+    return 0;
+}
+
+/* string_key_value(data, start, end): see _layout.string_key_value. */
+static PyObject *string_key_value(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer view;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &start, &end)) return NULL;
+    if (start < 0 || end < start || end > view.len) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "key-value range outside the data");
+        return NULL;
+    }
+    const uint8_t *base = view.buf;
+    Reader kv = {base, base + start, base + end};
+    Reader key, value, text;
+    PyObject *result = Py_None;
+    if (delimited(&kv, 0x0A, &key) == 0 && delimited(&kv, 0x12, &value) == 0 && kv.p == kv.end
+        && delimited(&value, 0x0A, &text) == 0 && value.p == value.end)
+        result = Py_BuildValue("(nnnn)", (Py_ssize_t)(key.p - base), (Py_ssize_t)(key.end - base),
+                               (Py_ssize_t)(text.p - base), (Py_ssize_t)(text.end - base));
+    else
+        Py_INCREF(result);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"layout", layout, METH_O, "Unit records of a serialized ExportTraceServiceRequest."},
     {"span_slots", span_slots, METH_VARARGS, "Slot records of one span: (data, start, end)."},
+    {"string_key_value", string_key_value, METH_VARARGS,
+     "Key and text ranges of a KeyValue holding a string: (data, start, end)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -25,7 +25,7 @@ from agenttrace.collector._pool import IngestPool
 from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown, error_kind
 from agenttrace.collector.metrics import CollectorMetrics
 from agenttrace.collector.processors._otlp import span_count
-from agenttrace.collector.processors.base import Forwarder, Processor
+from agenttrace.collector.processors.base import STALE, Forwarder, Processor, as_message
 from agenttrace.collector.wal import Wal
 
 log = logging.getLogger("agenttrace.collector.ingest")
@@ -134,9 +134,11 @@ def _span_problem(span: Any) -> str:
 def run_processors(
     processors: Sequence[Processor], request: Any, encoded: EncodedRequest | None
 ) -> tuple[Any, EncodedRequest | None]:
-    """Run ``processors`` in order; returns the request (``None``: dropped) and, while no
-    processor has changed it, ``encoded`` (the bytes to log as they are)."""
+    """Run ``processors`` in order; returns the request (``None``: dropped; :data:`STALE`: see
+    the returned bytes) and, unless a processor left the bytes behind, the request's bytes."""
     for processor in processors:
+        if request is STALE:
+            request = as_message(request, encoded)
         process_encoded = getattr(processor, "process_encoded", None)
         if process_encoded is not None:
             if encoded is None:
@@ -187,7 +189,7 @@ def decode(body: bytes, fmt: str) -> Any:
 @dataclass(frozen=True)
 class Prepared:
     payload: bytes | None  # None: nothing left to store
-    request: Any
+    request: Any  # None when only ``payload`` is current (parse it if needed)
     spans: int  # in the decoded request
     kept: int
     result: ExportResult
@@ -204,7 +206,11 @@ def prepare_request(body: bytes, fmt: str, processors: Sequence[Processor]) -> P
     if rejected:
         encoded = None
     processed, encoded = run_processors(processors, request, encoded)
-    kept = span_count(processed) if processed is not None else 0
+    if processed is STALE:
+        assert encoded is not None
+        processed, kept = None, encoded.layout.spans
+    else:
+        kept = span_count(processed) if processed is not None else 0
     result = ExportResult(rejected, message)
     if not kept:
         return Prepared(None, None, spans, 0, result)
@@ -261,9 +267,7 @@ class Ingest:
             payload = body if outcome.unchanged else outcome.payload
         if payload is None:
             return Prepared(None, None, outcome.spans, 0, result)
-        # Forwarders take message objects; only they need the request read back.
-        request = ExportTraceServiceRequest.FromString(payload) if self.forwarders else None
-        return Prepared(payload, request, outcome.spans, outcome.kept, result)
+        return Prepared(payload, None, outcome.spans, outcome.kept, result)
 
     async def _commit(self, prepared: Prepared, protocol: str) -> None:
         """Append to the WAL (returns once fsync'ed), then hand to forwarders."""
@@ -275,9 +279,12 @@ class Ingest:
             self.metrics.spans_refused.labels(error_kind(err)).inc(prepared.kept)
             raise
         self.metrics.spans_accepted.labels(protocol).inc(prepared.kept)
+        request = prepared.request
+        if request is None and self.forwarders:  # forwarders take messages
+            request = ExportTraceServiceRequest.FromString(prepared.payload)
         for forwarder in self.forwarders:
             try:
-                forwarder.submit(prepared.request)
+                forwarder.submit(request)
             except Exception:  # a forwarder must never fail an acknowledged request
                 log.exception("forwarder failed", extra={"forwarder": forwarder.name})
                 self.metrics.errors.labels("ForwarderError").inc()
@@ -301,6 +308,7 @@ class Ingest:
         encoded = None
         if released is not None:
             released, encoded = self._process(released, None, start=index + 1)
+            released = as_message(released, encoded)
         if released is None or not (kept := span_count(released)):
             return Prepared(None, None, 0, 0, ExportResult())
         payload = encoded.data if encoded is not None else released.SerializeToString()

@@ -30,7 +30,7 @@ _LITERAL_OPENINGS = ("true", "false", "null", "NaN", "Infinity")
 
 
 def loads(text: str) -> Any:
-    if not _may_be_json(text):
+    if not may_be_json(text):
         raise JsonUnsupported("JSONDecodeError")
     digits = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO)
     if _LONG_NUMBER not in digits:
@@ -44,7 +44,17 @@ def loads(text: str) -> Any:
         raise JsonUnsupported(type(exc).__name__) from None
 
 
-def _may_be_json(text: str) -> bool:
+def is_strict_json(text: str) -> bool:
+    """Whether orjson reads ``text`` (strict RFC 8259 JSON), without keeping the tree."""
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def may_be_json(text: str) -> bool:
+    """Whether ``text`` opens like a JSON document: anything else fails both parsers."""
     stripped = text.lstrip(_JSON_WHITESPACE)
     return bool(stripped) and (
         stripped[0] in _VALUE_OPENINGS or stripped.startswith(_LITERAL_OPENINGS)

@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from agenttrace.redaction import _jsonio
 from agenttrace.redaction._accel import HyperscanGate, load_gate
@@ -65,8 +65,7 @@ class _Drop:
 DROP = _Drop()
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One detected value: its type and where it is in the scanned text (no copy of it)."""
 
     type: str
@@ -232,19 +231,22 @@ class Redactor:
         summary: RedactionSummary | None,
         screened: Collection[int] | None,
     ) -> Any:
+        if not _jsonio.may_be_json(text):  # plain text under a JSON key: a tool's output, say
+            return self._redact_string(text, decision, summary, key, True, screened)
+        # The splice needs to know only that the text is JSON, not its tree: orjson's check
+        # is the cheapest (what it refuses, such as NaN, takes the full parse below).
+        if self._key_rules_only and "\\" not in text and _jsonio.is_strict_json(text):
+            local = RedactionSummary()
+            spliced = self._splice_json(text, key, local, screened)
+            if spliced is not None:
+                if summary is not None:
+                    summary.merge(local)
+                return spliced
         try:
             parsed = _jsonio.loads(text)
         except _jsonio.JsonUnsupported:
             return self._redact_string(text, decision, summary, key, True, screened)
-        if "\\" in text:
-            screened = None
         local = RedactionSummary()
-        spliced = self._splice_json(text, key, local, screened)
-        if spliced is not None:
-            if summary is not None:
-                summary.merge(local)
-            return spliced
-        local = RedactionSummary()  # the splice may have counted findings before it gave up
         redacted = self._redact_tree(parsed, key, local, key)
         if not local:
             return text  # untouched: keep the producer's exact formatting
@@ -265,16 +267,15 @@ class Redactor:
     ) -> str | None:
         """The tree walk's result for a parsed JSON ``text``, found on the text itself: each
         string value redacted in place, the rest as the producer wrote it. ``None`` when the
-        tree walk is needed: an escape (strings then differ from their decoded values), a
-        member name a rule or finding applies to, or a value to drop.
+        tree walk is needed: a member name a rule or finding applies to, or a value to drop.
+        The caller makes sure ``text`` is JSON without escapes (strings would then differ from
+        their decoded values) and that only key rules are configured.
 
         Without escapes every string is ``"[^"]*"``; one followed by a colon is a member name.
         With no name secret-like, ruled or holding a finding, the walk treats every string
         value alike (scanned under the global allow rules, summarised under ``key``), which is
         what happens here, string by string.
         """
-        if not self._key_rules_only or "\\" in text:
-            return None
         # Every quote delimits a string: odd pieces are the strings, even ones what lies
         # between them (a colon first makes the string before it a member name).
         pieces = text.split('"')
@@ -647,8 +648,8 @@ def _window_finditer(
 
 def _merge(raw: list[tuple[int, int, int, str]]) -> list[Finding]:
     """Merge overlapping findings so no part of either survives; the higher priority names it."""
-    if not raw:
-        return []
+    if len(raw) < 2:
+        return [Finding(name, start, end) for start, end, _, name in raw]
     raw.sort()
     merged: list[Finding] = []
     start, end, priority, name = raw[0]

@@ -38,7 +38,9 @@ Contract for implementers:
   it changed nothing, new bytes when it changed the request and spliced them (see
   ``EncodedRequest.with_units``), or ``None`` when it changed the request and the collector
   must serialize it. The next processor and the WAL get those bytes without a re-encode. The
-  collector calls it instead of ``process``, which must give the same result.
+  collector calls it instead of ``process``, which must give the same result. When it changed
+  only the bytes (then new ones), it may return :data:`STALE` in place of the request: the
+  collector parses the bytes if anything after it needs the message.
 * With ``receivers.workers`` > 1 every worker process builds its own instance from the same
   config, so ``process`` must not depend on earlier requests. A processor that does (tail
   sampling holds spans until their trace completes) declares ``stateful = True`` and the
@@ -55,12 +57,32 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from agenttrace.collector.errors import ConfigError
 
 # ``opentelemetry.proto`` has no type information; the alias keeps signatures readable.
 ExportTraceServiceRequest = Any
+
+
+class _Stale:
+    def __repr__(self) -> str:
+        return "STALE"
+
+
+STALE: Final = _Stale()
+"""What ``process_encoded`` returns in place of a request whose bytes it changed but whose
+message it left behind (parsing the span again would cost more than the change)."""
+
+
+def as_message(request: Any, encoded: Any) -> Any:
+    """``process_encoded``'s request as a message: parsed from its bytes (an
+    :class:`~agenttrace.collector._layout.EncodedRequest`) if only those are current."""
+    if request is STALE:
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+        return trace_service_pb2.ExportTraceServiceRequest.FromString(encoded.data)
+    return request
 
 
 @runtime_checkable

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +58,18 @@ from agenttrace.collector._layout import (
     START,
     EncodedRequest,
     encode_varint,
+    field_start,
     span_slots,
+    string_key_value,
 )
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import AttrValue, set_value, to_python
 from agenttrace.collector.processors._screen import ByteScreen
-from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
+from agenttrace.collector.processors.base import (
+    STALE,
+    ExportTraceServiceRequest,
+    register_processor,
+)
 from agenttrace.redaction import (
     DROP,
     RedactionConfig,
@@ -182,6 +188,7 @@ class _Batch:
         # Whether the owner already carries summary attributes (from an earlier redaction),
         # which the new summary replaces in place; otherwise it is simply appended.
         self.summarized: list[bool] = []
+        self.changed: list[bool] = []  # a value changed, if without a finding
 
     def add_owner(self, unit: int, message: Any, *, is_span: bool) -> int:
         self.units.append(unit)
@@ -189,6 +196,7 @@ class _Batch:
         self.summaries.append(RedactionSummary())
         self.is_span.append(is_span)
         self.summarized.append(False)
+        self.changed.append(False)
         return len(self.messages) - 1
 
     def add_field(self, kind: str, holder: Any, field: str, where: str, owner: int) -> None:
@@ -213,7 +221,10 @@ class RedactionProcessor:
         self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
-        return self.process_encoded(request, EncodedRequest(request.SerializeToString()))[0]
+        result, encoded = self.process_encoded(request, EncodedRequest(request.SerializeToString()))
+        if result is STALE and encoded is not None:
+            request.ParseFromString(encoded.data)  # redacted in place, as ``process`` promises
+        return request
 
     def process_encoded(
         self, request: ExportTraceServiceRequest, encoded: EncodedRequest
@@ -221,7 +232,10 @@ class RedactionProcessor:
         if not self._enabled:
             return request, encoded
         batch = _Batch()
+        contents: dict[int, bytes] = {}
+        edited_in_bytes: list[int] = []  # spans whose messages were left behind
         layout = encoded.layout
+        data = encoded.data
         for index, hits in self._screen.units(encoded).items():
             record = layout.unit(index)
             kind, r, s, i = record[:4]
@@ -233,24 +247,35 @@ class RedactionProcessor:
             elif kind == SCOPE:
                 self._gather_scope(index, resource_spans.scope_spans[s].scope, batch)
             elif hits:
-                span = resource_spans.scope_spans[s].spans[i]
-                self._gather_matched(index, span, encoded, record, hits, batch)
+                slots, matched = _matched_slots(data, record, hits)
+                if not matched:
+                    continue
+                edited = self._redact_span_bytes(data, record, slots, matched)
+                if isinstance(edited, _TakeApart):
+                    span = resource_spans.scope_spans[s].spans[i]
+                    self._gather_matched(index, span, encoded, record, slots, matched, batch)
+                elif edited is not None:
+                    contents[index] = edited
+                    edited_in_bytes.append(index)
             else:  # no screen (block rules can name any key): every part of every span
                 self._gather_span(index, resource_spans.scope_spans[s].spans[i], batch)
         self._counters["candidates"] += len(batch.slots)
         for slot in batch.slots:
-            self._redact_slot(slot, batch.summaries[slot[4]])
-        contents: dict[int, bytes] = {}
+            if self._redact_slot(slot, batch.summaries[slot[4]]):
+                batch.changed[slot[4]] = True
         records = layout.records
-        for unit, message, summary, is_span, summarized in zip(
+        for unit, message, summary, is_span, summarized, changed in zip(
             batch.units,
             batch.messages,
             batch.summaries,
             batch.is_span,
             batch.summarized,
+            batch.changed,
             strict=True,
         ):
             if not summary:
+                if changed:
+                    contents[unit] = message.SerializeToString()
                 continue
             self._counters["spans_redacted"] += is_span
             if summarized:
@@ -264,7 +289,17 @@ class RedactionProcessor:
                 message.MergeFromString(appended)
         if not contents:
             return request, encoded
-        return request, encoded.with_units(contents)
+        spliced = encoded.with_units(contents)
+        if not edited_in_bytes:
+            return request, spliced
+        if spliced is not None:
+            return STALE, spliced
+        # A resource or scope that occurs twice cannot be spliced: the message is serialized,
+        # so it must hold every change.
+        for index in edited_in_bytes:
+            _, r, s, i = layout.unit(index)[:4]
+            request.resource_spans[r].scope_spans[s].spans[i].ParseFromString(contents[index])
+        return request, None
 
     def _gather_scope(self, unit: int, scope: Any, batch: _Batch) -> None:
         owner = batch.add_owner(unit, scope, is_span=False)
@@ -315,32 +350,78 @@ class RedactionProcessor:
         if which in _TEXTUAL or (which is not None and self._key_forces_precise(kv.key)):
             batch.slots.append(("attr", attributes, kv, prefix, owner, screened))
 
+    def _redact_span_bytes(
+        self, data: bytes, record: Any, slots: Sequence[int], matched: Mapping[int, set[int]]
+    ) -> bytes | _TakeApart | None:
+        """The span's new bytes when every matched part is a plain string attribute: each
+        redacted in the received bytes (no message to walk and serialize again), the summary
+        appended. ``None`` when nothing changed; :data:`_TAKE_APART` (before redacting
+        anything) for any other part, or a span that already carries a summary."""
+        start, end = record[START], record[END]
+        if data.find(_SUMMARY_MARK, start, end) != -1:
+            return _TAKE_APART
+        places = []
+        for slot, patterns in sorted(matched.items()):
+            base = slot * SLOT_FIELDS
+            if slots[base] != SLOT_ATTRIBUTE:
+                return _TAKE_APART
+            content_start, content_end = slots[base + SLOT_START], slots[base + SLOT_END]
+            found = string_key_value(data, content_start, content_end)
+            tag_at = field_start(data, content_start)
+            if found is None or data[tag_at] != _ATTRIBUTES_TAG[SPAN][0]:
+                return _TAKE_APART
+            places.append((tag_at, content_end, found, self._screened(patterns)))
+        self._counters["candidates"] += len(places)
+        summary = RedactionSummary()
+        pieces = []
+        last = start
+        for tag_at, content_end, (key_start, key_end, text_start, text_end), screened in places:
+            key = data[key_start:key_end].decode()
+            text = data[text_start:text_end].decode()
+            local = RedactionSummary()
+            redacted = self._redactor.redact_value(key, text, local, screened=screened)
+            if local:
+                self._counters["findings"] += local.count
+                local.keys = {key: None}
+                summary.merge(local)
+            if redacted is not DROP and redacted == text:
+                continue
+            pieces.append(data[last:tag_at])
+            last = content_end
+            if redacted is DROP:
+                self._counters["values_dropped"] += 1
+            else:
+                pieces.append(_encoded_string_attribute(data[key_start:key_end], redacted))
+        if last == start and not summary:
+            return None
+        pieces.append(data[last:end])
+        if summary:
+            self._counters["spans_redacted"] += 1
+            pieces.append(self._encoded_summary(summary, SPAN))
+        return b"".join(pieces)
+
+    def _screened(self, patterns: set[int]) -> frozenset[int] | None:
+        """The detectors whose screens matched, or ``None`` (the engine's own gate decides)
+        when a key word or an escape matched."""
+        return frozenset(patterns) if max(patterns) < self._detector_count else None
+
     def _gather_matched(
         self,
         unit: int,
         span: Any,
         encoded: EncodedRequest,
         record: Any,
-        hits: list[tuple[int, int]],
+        slots: Sequence[int],
+        matched: Mapping[int, set[int]],
         batch: _Batch,
     ) -> None:
         """Only the parts of ``span`` the byte screen matched inside (its name, an attribute,
-        an event's name, ...), found from the match offsets and the span's slot layout."""
-        slots = span_slots(encoded.data, record[START], record[END])
-        starts = slots[SLOT_START::SLOT_FIELDS]
-        matched: dict[int, set[int]] = {}
-        for offset, pattern in hits:
-            slot = bisect.bisect_right(starts, offset) - 1
-            if slot >= 0 and offset < slots[slot * SLOT_FIELDS + SLOT_END]:
-                matched.setdefault(slot, set()).add(pattern)
-        if not matched:
-            return
+        an event's name, ...), from :func:`_matched_slots`."""
         owner = batch.add_owner(unit, span, is_span=True)
         # Summary keys from an earlier redaction would be in the span's bytes.
         batch.summarized[owner] = encoded.data.find(_SUMMARY_MARK, record[START], record[END]) != -1
         for slot, patterns in sorted(matched.items()):
-            # A key word or an escape matched: the engine's own gate decides.
-            screened = frozenset(patterns) if max(patterns) < self._detector_count else None
+            screened = self._screened(patterns)
             kind, index, within = slots[slot * SLOT_FIELDS : slot * SLOT_FIELDS + 3]
             if kind == SLOT_NAME:
                 batch.add_field("text", span, "name", "name", owner)
@@ -373,11 +454,10 @@ class RedactionProcessor:
     def _encoded_summary(self, summary: RedactionSummary, kind: int) -> bytes:
         """The summary attributes as encoded ``attributes`` entries of a unit of ``kind``;
         most spans of a batch share a few summaries, so each is encoded once."""
-        values = summary.to_attributes()
-        cache_key = (kind, *(tuple(v) if isinstance(v, list) else v for v in values.values()))
+        cache_key = (kind, *summary.counts.items(), *summary.keys)
         encoded = self._summary_cache.get(cache_key)
         if encoded is None:
-            encoded = _encoded_attributes(values, _ATTRIBUTES_TAG[kind])
+            encoded = _encoded_attributes(summary.to_attributes(), _ATTRIBUTES_TAG[kind])
             if len(self._summary_cache) >= _KEY_CACHE_SIZE:
                 self._summary_cache.clear()
             self._summary_cache[cache_key] = encoded
@@ -395,21 +475,28 @@ class RedactionProcessor:
 
     # ------------------------------------------------------------------ precise path
 
-    def _redact_slot(self, slot: _Slot, summary: RedactionSummary) -> None:
+    def _redact_slot(self, slot: _Slot, summary: RedactionSummary) -> bool:
+        """Redact one place; returns whether it changed (an internal error's marker changes a
+        value without a finding)."""
         kind, holder, kv_or_field, where, _, screened = slot
         local = RedactionSummary()
         if kind == "text":  # a name, a version or the status message
-            text = getattr(holder, kv_or_field)
-            setattr(holder, kv_or_field, self._redactor.redact_text(text, local))
+            text: str = getattr(holder, kv_or_field)
+            redacted = self._redactor.redact_text(text, local)
+            changed = redacted != text
+            setattr(holder, kv_or_field, redacted)
         elif kind == "trace_state":
-            holder.trace_state = self._redact_trace_state(holder.trace_state, local)
+            original = holder.trace_state
+            holder.trace_state = self._redact_trace_state(original, local)
+            changed = bool(holder.trace_state != original)
         else:
             where += kv_or_field.key
-            self._redact_attribute(holder, kv_or_field, local, screened)
+            changed = self._redact_attribute(holder, kv_or_field, local, screened)
         if local:
             self._counters["findings"] += local.count
             local.keys = {where: None}
             summary.merge(local)
+        return changed
 
     def _redact_attribute(
         self,
@@ -417,15 +504,18 @@ class RedactionProcessor:
         kv: Any,
         local: RedactionSummary,
         screened: frozenset[int] | None,
-    ) -> None:
+    ) -> bool:
         original = to_python(kv.value)
         redacted = self._redacted_value(kv.key, original, local, screened)
         if redacted is DROP:
             _remove(attributes, kv)
             self._counters["values_dropped"] += 1
-        elif redacted != original:
+            return True
+        if redacted != original:
             kv.value.Clear()
             set_value(kv.value, redacted)
+            return True
+        return False
 
     def _redacted_value(
         self,
@@ -534,6 +624,53 @@ def _restore_bytes(original: AttrValue, redacted: AttrValue) -> AttrValue:
             for key, item in redacted.items()
         }
     return redacted
+
+
+class _TakeApart:
+    """Sentinel: the span needs the message path."""
+
+
+_TAKE_APART = _TakeApart()
+
+
+def _matched_slots(
+    data: bytes, record: Any, hits: list[tuple[int, int]]
+) -> tuple[Sequence[int], dict[int, set[int]]]:
+    """The span's slot layout, and the slots the screen's matches (offset, pattern) lie in,
+    each with its patterns."""
+    slots = span_slots(data, record[START], record[END])
+    starts = slots[SLOT_START::SLOT_FIELDS]
+    matched: dict[int, set[int]] = {}
+    for offset, pattern in hits:
+        slot = bisect.bisect_right(starts, offset) - 1
+        if slot >= 0 and offset < slots[slot * SLOT_FIELDS + SLOT_END]:
+            matched.setdefault(slot, set()).add(pattern)
+    return slots, matched
+
+
+def _encoded_string_attribute(key: bytes, text: str) -> bytes:
+    """A span ``attributes`` entry: ``KeyValue{key, AnyValue{string_value: text}}`` (one
+    join: the text is the bulk of it)."""
+    data = text.encode()
+    text_length = encode_varint(len(data))
+    value_length = 1 + len(text_length) + len(data)
+    value_prefix = encode_varint(value_length)
+    key_length = encode_varint(len(key))
+    entry_length = 2 + len(key_length) + len(key) + len(value_prefix) + value_length
+    return b"".join(
+        (
+            _ATTRIBUTES_TAG[SPAN],
+            encode_varint(entry_length),
+            b"\x0a",
+            key_length,
+            key,
+            b"\x12",
+            value_prefix,
+            b"\x0a",
+            text_length,
+            data,
+        )
+    )
 
 
 def _remove(attributes: Any, kv: Any) -> None:
