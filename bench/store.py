@@ -86,7 +86,7 @@ def main() -> None:
     )
 
     if args.sweep:
-        for level in (1, 2, 3, 6, 9):
+        for level in (-3, -1, 1, 2, 3, 6, 9):
             for group_rows in (4_096, 16_384, 65_536):
                 options = ParquetOptions(row_group_size=group_rows, zstd_level=level)
                 size = sum(len(encode_parquet(table, r, options)) for _, r in parts)

@@ -59,3 +59,14 @@ def test_one_collector_per_wal_dir(tmp_path: Path) -> None:
         Wal.open(tmp_path, 1 << 20, 60)
     wal.release()
     assert Wal.open(tmp_path, 1 << 20, 60).writer_id == wal.writer_id
+
+
+def test_records_carry_zlibs_crc32_so_older_segments_stay_readable(tmp_path: Path) -> None:
+    import zlib
+
+    from agenttrace.collector.wal import RECORD_HEADER, SEQ, record_header
+
+    payload = bytes(range(256)) * 300
+    length, crc, seq = RECORD_HEADER.unpack(record_header(41, payload))
+    assert (length, seq) == (len(payload), 41)
+    assert crc == zlib.crc32(payload, zlib.crc32(SEQ.pack(41)))

@@ -33,12 +33,16 @@ import os
 import struct
 import time
 import uuid
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from agenttrace.collector.errors import WalFailure
+
+try:  # zlib's CRC-32, folded with carry-less multiplication: some 20 times faster
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # pragma: no cover - the collector extra installs it
+    from zlib import crc32
 
 log = logging.getLogger("agenttrace.collector.wal")
 
@@ -65,7 +69,7 @@ class SegmentInfo:
 
 def record_header(seq: int, payload: bytes) -> bytes:
     """The header that precedes ``payload`` on disk (kept apart to avoid copying payloads)."""
-    crc = zlib.crc32(payload, zlib.crc32(SEQ.pack(seq)))
+    crc = crc32(payload, crc32(SEQ.pack(seq)))
     return RECORD_HEADER.pack(len(payload), crc, seq)
 
 
@@ -107,7 +111,7 @@ def iter_records(path: Path) -> Iterator[tuple[int, memoryview, int]]:
                 base, window = _map_window(f.fileno(), offset, end, size)
                 mapped_end = base + len(window)
             payload = window[start - base : end - base]
-            if zlib.crc32(payload, zlib.crc32(SEQ.pack(seq))) != crc:
+            if crc32(payload, crc32(SEQ.pack(seq))) != crc:
                 return
             offset = end
             yield seq, payload, offset
