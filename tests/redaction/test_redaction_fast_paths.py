@@ -20,7 +20,7 @@ import pytest
 
 from agenttrace.redaction import RedactionConfig, RedactionSummary, Redactor, _jsonio
 from agenttrace.redaction.detectors import DETECTORS
-from agenttrace.redaction.engine import _window_finditer
+from agenttrace.redaction.engine import _window_matches
 
 _PIECES = [
     " ",
@@ -146,7 +146,7 @@ def test_window_search_finds_what_finditer_over_the_window_finds(detector: objec
                     expected = [m.span() for m in pattern.finditer(text, max(0, pos - before), end)]
                     got = [
                         m.span()
-                        for m in _window_finditer(
+                        for m in _window_matches(
                             detector,  # type: ignore[arg-type]
                             pattern,
                             text,

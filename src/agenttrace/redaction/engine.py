@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -586,13 +586,16 @@ def _may_match(detector: Detector, text: str, keywords: set[str], signatures: se
     return detector.precheck is not None and detector.precheck.search(text) is not None
 
 
-def _matches(detector: Detector, text: str, lowered: str | None) -> Iterator[re.Match[str]]:
-    """Matches of the detector's patterns, found the cheapest way its ``anchor`` allows."""
+def _matches(detector: Detector, text: str, lowered: str | None) -> list[re.Match[str]]:
+    """Matches of the detector's patterns, found the cheapest way its ``anchor`` allows.
+
+    Lists rather than generators: most texts that reach here hold one match, and resuming
+    generators cost more than the search itself.
+    """
     # lower() can change the length of some non-ASCII text; offsets then do not line up.
     if detector.anchor == "scan" or lowered is None or len(lowered) != len(text):
-        for pattern in detector.patterns:
-            yield from pattern.finditer(text)
-        return
+        return [match for pattern in detector.patterns for match in pattern.finditer(text)]
+    found: list[re.Match[str]] = []
     before, after = detector.window
     seen: set[tuple[int, int]] = set()
     for keyword in detector.keywords:
@@ -602,19 +605,21 @@ def _matches(detector: Detector, text: str, lowered: str | None) -> Iterator[re.
                 if detector.anchor == "keyword":
                     match = pattern.match(text, pos)
                     if match is not None:
-                        yield match
+                        found.append(match)
                     continue
                 end = pos + len(keyword) + after
-                for match in _window_finditer(detector, pattern, text, lowered, pos - before, end):
-                    if match.span() not in seen:
-                        seen.add(match.span())
-                        yield match
+                for match in _window_matches(detector, pattern, text, lowered, pos - before, end):
+                    span = match.span()
+                    if span not in seen:
+                        seen.add(span)
+                        found.append(match)
             pos = lowered.find(keyword, pos + 1)
+    return found
 
 
-def _window_finditer(
+def _window_matches(
     detector: Detector, pattern: re.Pattern[str], text: str, lowered: str, start: int, end: int
-) -> Iterator[re.Match[str]]:
+) -> list[re.Match[str]]:
     """The matches of ``pattern.finditer(text, max(0, start), end)``, without trying every
     position of the window.
 
@@ -627,22 +632,27 @@ def _window_finditer(
     still sees the characters before its start, for lookbehinds and ``\\b``).
     """
     before = detector.window[0]
+    keywords = detector.keywords
+    found: list[re.Match[str]] = []
     pos = max(0, start)
     while True:
-        nearest = -1
-        for keyword in detector.keywords:
-            found = lowered.find(keyword, pos, end)
-            if found != -1 and (nearest == -1 or found < nearest):
-                nearest = found
+        if len(keywords) == 1:
+            nearest = lowered.find(keywords[0], pos, end)
+        else:
+            nearest = -1
+            for keyword in keywords:
+                at = lowered.find(keyword, pos, end)
+                if at != -1 and (nearest == -1 or at < nearest):
+                    nearest = at
         if nearest == -1:
-            return
+            return found
         first = max(pos, nearest - before)
         for stop in detector.window_stops:
             first = max(first, text.rfind(stop, first, nearest) + 1)
         match = pattern.search(text, first, end)
         if match is None:
-            return
-        yield match
+            return found
+        found.append(match)
         pos = match.end()
 
 
