@@ -46,7 +46,7 @@ _OPENINFERENCE_NAMES = {
     "gen_ai.provider.name": "llm.provider",
     "gen_ai.usage.input_tokens": "llm.token_count.prompt",
     "gen_ai.usage.output_tokens": "llm.token_count.completion",
-    "gen_ai.usage.cache_read_input_tokens": "llm.token_count.prompt_details.cache_read",
+    "gen_ai.usage.cache_read.input_tokens": "llm.token_count.prompt_details.cache_read",
     "agenttrace.cost.usd": "llm.cost.total",
     "gen_ai.tool.name": "tool.name",
     "gen_ai.tool.call.arguments": "input.value",
@@ -56,29 +56,9 @@ _OPENINFERENCE_NAMES = {
 }
 _OPENINFERENCE_KINDS = {"chat": "LLM", "execute_tool": "TOOL", "invoke_agent": "AGENT"}
 _FLATTENED = {
-    "gen_ai.input_messages": "llm.input_messages",
-    "gen_ai.output_messages": "llm.output_messages",
+    "gen_ai.input.messages": "llm.input_messages",
+    "gen_ai.output.messages": "llm.output_messages",
 }
-
-
-# The collector benchmark's requests use two names that are not the convention's; the
-# convention input fixes them so that it measures spans exactly as the agenttrace SDK emits them.
-_CONVENTION_FIXES = {
-    "gen_ai.usage.cache_read_input_tokens": "gen_ai.usage.cache_read.input_tokens",
-    "gen_ai.input_messages": "gen_ai.input.messages",
-    "gen_ai.output_messages": "gen_ai.output.messages",
-}
-
-
-def to_convention(request: Any) -> Any:
-    out = ExportTraceServiceRequest()
-    out.CopyFrom(request)
-    for rs in out.resource_spans:
-        for ss in rs.scope_spans:
-            for span in ss.spans:
-                for kv in span.attributes:
-                    kv.key = _CONVENTION_FIXES.get(kv.key, kv.key)
-    return out
 
 
 def to_openinference(request: Any) -> Any:
@@ -131,7 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     native = build_requests(args.requests)
     inputs = {
-        "agenttrace convention": [to_convention(r).SerializeToString() for r in native],
+        "agenttrace convention": [r.SerializeToString() for r in native],
         "OpenInference dialect": [to_openinference(r).SerializeToString() for r in native],
     }
     spans = args.requests * SPANS_PER_REQUEST

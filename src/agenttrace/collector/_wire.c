@@ -365,18 +365,28 @@ static int nested_slots(Records *slots, Reader msg, int64_t index, uint32_t text
     return 0;
 }
 
+/* Parses (data, start, end) into `view` and a reader of data[start:end]; -1 with an exception
+ * set on bad arguments (the view is then released). */
+static int range_args(PyObject *args, Py_buffer *view, Reader *r, const char *what) {
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "y*nn", view, &start, &end)) return -1;
+    if (start < 0 || end < start || end > view->len) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s range outside the data", what);
+        return -1;
+    }
+    const uint8_t *base = view->buf;
+    r->base = base;
+    r->p = base + start;
+    r->end = base + end;
+    return 0;
+}
+
 static PyObject *span_slots(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer view;
-    Py_ssize_t start, end;
-    if (!PyArg_ParseTuple(args, "y*nn", &view, &start, &end)) return NULL;
-    if (start < 0 || end < start || end > view.len) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "span range outside the data");
-        return NULL;
-    }
-    const uint8_t *base = view.buf;
-    Reader msg = {base, base + start, base + end};
+    Reader msg;
+    if (range_args(args, &view, &msg, "span") < 0) return NULL;
     Records slots = {NULL, 0, 0};
     int64_t attribute = 0, event = 0, link = 0;
     int status = 0;
@@ -440,15 +450,9 @@ static int delimited(Reader *r, uint8_t tag, Reader *payload) {
 static PyObject *string_key_value(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer view;
-    Py_ssize_t start, end;
-    if (!PyArg_ParseTuple(args, "y*nn", &view, &start, &end)) return NULL;
-    if (start < 0 || end < start || end > view.len) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "key-value range outside the data");
-        return NULL;
-    }
+    Reader kv;
+    if (range_args(args, &view, &kv, "key-value") < 0) return NULL;
     const uint8_t *base = view.buf;
-    Reader kv = {base, base + start, base + end};
     Reader key, value, text;
     PyObject *result = Py_None;
     if (delimited(&kv, 0x0A, &key) == 0 && delimited(&kv, 0x12, &value) == 0 && kv.p == kv.end
