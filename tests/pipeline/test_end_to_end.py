@@ -85,7 +85,11 @@ SPANS: list[dict[str, Any]] = [
         "trace_id": 78,
         "span_id": 5,
         "name": "billing.agent",
-        "attributes": {AI.TRACELOOP_SPAN_KIND: "agent", AI.TRACELOOP_ENTITY_NAME: "billing"},
+        "attributes": {
+            AI.TRACELOOP_SPAN_KIND: "agent",
+            AI.TRACELOOP_ENTITY_NAME: "billing",
+            "billing.owner": f"escalate to {EMAIL}",  # redacted in the span's bytes
+        },
     },
 ]
 PROCESSORS = [
@@ -107,16 +111,21 @@ async def receiver(tmp_path: Path) -> AsyncIterator[Collector]:
 
 
 # workers=2: the processors run in two ingest worker processes; the outcome must not change.
-@pytest.mark.parametrize("workers", [1, 2])
+# Redaction last: the forwarders then get the request parsed from the bytes redaction spliced.
+@pytest.mark.parametrize(
+    ("workers", "processors"),
+    [(1, PROCESSORS), (2, PROCESSORS), (1, [PROCESSORS[0], PROCESSORS[2], PROCESSORS[1]])],
+    ids=["in-process", "two-workers", "redaction-last"],
+)
 async def test_pipeline_in_a_real_collector(
-    tmp_path: Path, receiver: Collector, workers: int
+    tmp_path: Path, receiver: Collector, workers: int, processors: list[dict[str, Any]]
 ) -> None:
     forward = {
         "type": "forward",
         "endpoints": [{"endpoint": f"{receiver.endpoints.http}/v1/traces", "name": "second"}],
     }
     # A long roll interval keeps the request in the WAL until shutdown publishes it.
-    first = Collector(collector_config(tmp_path / "a", 30.0, [*PROCESSORS, forward], workers))
+    first = Collector(collector_config(tmp_path / "a", 30.0, [*processors, forward], workers))
     await first.start()
     try:
         body = build_request(SPANS).SerializeToString()
@@ -129,7 +138,7 @@ async def test_pipeline_in_a_real_collector(
         for secret in SECRETS:
             assert secret.encode() not in wal
         metrics = await asyncio.to_thread(http_get, f"{first.endpoints.http}/metrics")
-        assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 1.0' in metrics
+        assert 'agenttrace_processor_spans_redacted_total{processor="redaction"} 2.0' in metrics
         assert 'agenttrace_processor_spans_normalized_total{processor="normalize"} 5.0' in metrics
         assert 'agenttrace_collector_spans_received_total{protocol="http"} 5.0' in metrics
         if workers > 1:
@@ -165,6 +174,11 @@ async def test_pipeline_in_a_real_collector(
     assert "[REDACTED:github_token]" in tool["events"]
     assert "[REDACTED:email]" in tool["links"]
     assert json.loads(tool["attributes"])["agenttrace.redaction.count"] == 3
+    owner = json.loads(legacy_agent["attributes"])
+    assert (owner["billing.owner"], owner["agenttrace.redaction.count"]) == (
+        "escalate to [REDACTED:email]",
+        1,
+    )
     parquet = await asyncio.to_thread(tree_bytes, tmp_path / "a" / "store")
     for secret in SECRETS:
         assert secret.encode() not in parquet
@@ -183,3 +197,30 @@ async def test_workers_refuse_a_processor_that_holds_spans(tmp_path: Path) -> No
     with pytest.raises(ConfigError, match=r"receivers\.workers: must be 1 while processor"):
         await collector.start()
     await collector.shutdown()
+
+
+async def test_spans_a_tail_sampler_holds_are_redacted_when_released(tmp_path: Path) -> None:
+    """Released spans continue through the processors after the sampler: redaction then
+    changes them in their bytes, and what reaches the WAL and the store is redacted."""
+    email = "jane.doe@example-corp.io"
+    tail = {"type": "sampling", "mode": "tail", "ratio": 1.0}
+    collector = Collector(collector_config(tmp_path, 0.5, [tail, {"type": "redaction"}]))
+    await collector.start()
+    try:
+        # A child without its root: the sampler holds it until shutdown.
+        spans = [
+            {
+                "trace_id": 5,
+                "span_id": 1,
+                "parent_span_id": 9,
+                "attributes": {"note": f"mail {email}"},
+            }
+        ]
+        body = build_request(spans).SerializeToString()
+        url = f"{collector.endpoints.http}/v1/traces"
+        assert await asyncio.to_thread(post_protobuf, url, body) == 200
+    finally:
+        await collector.shutdown()  # flushes what the sampler still holds
+    rows = await wait_rows(tmp_path / "store", 1)
+    assert json.loads(rows[f"{1:016x}"]["attributes"])["note"] == "mail [REDACTED:email]"
+    assert email.encode() not in await asyncio.to_thread(tree_bytes, tmp_path)
