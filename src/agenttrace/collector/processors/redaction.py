@@ -243,6 +243,16 @@ class RedactionProcessor:
         for index, hits in self._screen.units(encoded).items():
             record = layout.unit(index)
             kind, r, s, i = record[:4]
+            if kind == SPAN and hits:  # the common case: no message touched unless needed
+                slots, matched = _matched_slots(data, record, hits)
+                edited = self._redact_span_bytes(data, record, slots, matched) if matched else None
+                if isinstance(edited, _TakeApart):
+                    span = request.resource_spans[r].scope_spans[s].spans[i]
+                    self._gather_matched(index, span, encoded, record, slots, matched, batch)
+                elif edited is not None:
+                    contents[index] = edited
+                    edited_in_bytes.append(index)
+                continue
             resource_spans = request.resource_spans[r]
             if kind == RESOURCE:
                 resource = resource_spans.resource
@@ -250,17 +260,6 @@ class RedactionProcessor:
                 self._gather_attributes(resource.attributes, "resource.", owner, batch, own=True)
             elif kind == SCOPE:
                 self._gather_scope(index, resource_spans.scope_spans[s].scope, batch)
-            elif hits:
-                slots, matched = _matched_slots(data, record, hits)
-                if not matched:
-                    continue
-                edited = self._redact_span_bytes(data, record, slots, matched)
-                if isinstance(edited, _TakeApart):
-                    span = resource_spans.scope_spans[s].spans[i]
-                    self._gather_matched(index, span, encoded, record, slots, matched, batch)
-                elif edited is not None:
-                    contents[index] = edited
-                    edited_in_bytes.append(index)
             else:  # no screen (block rules can name any key): every part of every span
                 self._gather_span(index, resource_spans.scope_spans[s].spans[i], batch)
         self._counters["candidates"] += len(batch.slots)
