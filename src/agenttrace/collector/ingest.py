@@ -137,8 +137,7 @@ def run_processors(
     """Run ``processors`` in order; returns the request (``None``: dropped; :data:`STALE`: see
     the returned bytes) and, unless a processor left the bytes behind, the request's bytes."""
     for processor in processors:
-        if request is STALE:
-            request = as_message(request, encoded)
+        request = as_message(request, encoded)
         process_encoded = getattr(processor, "process_encoded", None)
         if process_encoded is not None:
             if encoded is None:
