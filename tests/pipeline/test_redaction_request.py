@@ -11,7 +11,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from agenttrace.collector._layout import EncodedRequest
 from agenttrace.collector.ingest import run_processors
-from agenttrace.collector.processors.base import build_processor
+from agenttrace.collector.processors.base import STALE, build_processor
 from agenttrace.collector.processors.redaction import (
     RedactionProcessor,
     RedactionProcessorConfig,
@@ -126,3 +126,47 @@ def test_a_request_carrying_an_unknown_group_is_screened_like_any_other() -> Non
     text = str(processed)
     assert EMAIL not in text
     assert AWS_KEY not in text
+
+
+def _mail_spans(count: int) -> ExportTraceServiceRequest:
+    """Spans whose only findings lie in string attributes: redacted in their bytes."""
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    for index in range(count):
+        span = spans.add(name="chat", trace_id=bytes([1] * 16), span_id=bytes([index + 1] * 8))
+        span.attributes.extend([_kv("note", f"write to {EMAIL}"), _kv("a", "1"), _kv("b", "2")])
+    return request
+
+
+def test_a_processor_after_redaction_that_needs_no_message_gets_the_bytes_only() -> None:
+    """Limits finds no span over a limit in the redacted bytes' layout, so the request the
+    redaction processor left behind is never parsed again; the bytes are what the message
+    path gives."""
+    request = _mail_spans(3)
+    processors = [build_processor(t, t, {}, t) for t in ("redaction", "limits")]
+    processed, encoded = run_processors(
+        processors, request, EncodedRequest(request.SerializeToString())
+    )
+    assert processed is STALE
+    assert encoded is not None
+    expected = _mail_spans(3)
+    for processor in processors:
+        processor.process(expected)
+    assert ExportTraceServiceRequest.FromString(encoded.data) == expected
+    assert EMAIL.encode() not in encoded.data
+
+
+def test_a_processor_after_redaction_parses_the_redacted_bytes_when_it_needs_the_message() -> None:
+    request = _mail_spans(2)
+    redaction = build_processor("redaction", "redaction", {}, "redaction")
+    limits = build_processor("limits", "limits", {"max_attributes_per_span": 4}, "limits")
+    processed, encoded = run_processors(
+        [redaction, limits], request, EncodedRequest(request.SerializeToString())
+    )
+    assert processed is not STALE
+    for span in processed.resource_spans[0].scope_spans[0].spans:
+        values = [kv.value.string_value for kv in span.attributes]
+        assert "write to [REDACTED:email]" in values
+        assert EMAIL not in str(span)
+        assert span.dropped_attributes_count > 0
+    assert encoded is None or ExportTraceServiceRequest.FromString(encoded.data) == processed

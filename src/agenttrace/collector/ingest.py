@@ -137,8 +137,11 @@ def run_processors(
     """Run ``processors`` in order; returns the request (``None``: dropped; :data:`STALE`: see
     the returned bytes) and, unless a processor left the bytes behind, the request's bytes."""
     for processor in processors:
-        request = as_message(request, encoded)
         process_encoded = getattr(processor, "process_encoded", None)
+        if request is STALE and not (
+            process_encoded is not None and getattr(processor, "handles_stale", False)
+        ):
+            request = as_message(request, encoded)
         if process_encoded is not None:
             if encoded is None:
                 encoded = EncodedRequest(request.SerializeToString())

@@ -40,7 +40,9 @@ Contract for implementers:
   must serialize it. The next processor and the WAL get those bytes without a re-encode. The
   collector calls it instead of ``process``, which must give the same result. When it changed
   only the bytes (then new ones), it may return :data:`STALE` in place of the request: the
-  collector parses the bytes if anything after it needs the message.
+  collector parses the bytes if anything after it needs the message. A processor that declares
+  ``handles_stale = True`` is handed :data:`STALE` as it is, and calls :func:`as_message` only
+  if it needs the message after all (most requests then skip a second parse).
 * With ``receivers.workers`` > 1 every worker process builds its own instance from the same
   config, so ``process`` must not depend on earlier requests. A processor that does (tail
   sampling holds spans until their trace completes) declares ``stateful = True`` and the

@@ -35,7 +35,11 @@ from agenttrace.collector._layout import (
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._config import parse_dataclass, require_positive
 from agenttrace.collector.processors._otlp import set_attribute
-from agenttrace.collector.processors.base import ExportTraceServiceRequest, register_processor
+from agenttrace.collector.processors.base import (
+    ExportTraceServiceRequest,
+    as_message,
+    register_processor,
+)
 
 _PRIORITY_PREFIXES = ("gen_ai.", "agenttrace.")
 
@@ -105,6 +109,7 @@ class LimitsProcessor:
     """Applies :class:`LimitsConfig` to every span of a batch, in place."""
 
     mutates = True
+    handles_stale = True
 
     def __init__(self, config: LimitsConfig, name: str = "limits") -> None:
         self.name = name
@@ -139,6 +144,7 @@ class LimitsProcessor:
                 or records[base + MOST_EVENT_ATTRIBUTES] > config.max_attributes_per_event
                 or records[base + MOST_LINK_ATTRIBUTES] > config.max_attributes_per_link
             ):
+                request = as_message(request, encoded)  # parsed only for such a span
                 r, s, i = records[base + RESOURCE_INDEX : base + SPAN_INDEX + 1]
                 span = request.resource_spans[r].scope_spans[s].spans[i]
                 changed = self._limit_span(span) or changed

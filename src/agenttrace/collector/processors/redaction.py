@@ -72,6 +72,7 @@ from agenttrace.collector.processors._screen import ByteScreen
 from agenttrace.collector.processors.base import (
     STALE,
     ExportTraceServiceRequest,
+    as_message,
     register_processor,
 )
 from agenttrace.redaction import (
@@ -212,6 +213,7 @@ class RedactionProcessor:
     """Redacts a batch in place with one :class:`Redactor`."""
 
     mutates = True
+    handles_stale = True
 
     def __init__(self, config: RedactionProcessorConfig) -> None:
         self.name = "redaction"
@@ -247,12 +249,14 @@ class RedactionProcessor:
                 slots, matched = _matched_slots(data, record, hits)
                 edited = self._redact_span_bytes(data, record, slots, matched) if matched else None
                 if isinstance(edited, _TakeApart):
+                    request = as_message(request, encoded)
                     span = request.resource_spans[r].scope_spans[s].spans[i]
                     self._gather_matched(index, span, encoded, record, slots, matched, batch)
                 elif edited is not None:
                     contents[index] = edited
                     edited_in_bytes.append(index)
                 continue
+            request = as_message(request, encoded)
             resource_spans = request.resource_spans[r]
             if kind == RESOURCE:
                 resource = resource_spans.resource
@@ -299,6 +303,7 @@ class RedactionProcessor:
             return STALE, spliced
         # A resource or scope that occurs twice cannot be spliced: the message is serialized,
         # so it must hold every change.
+        request = as_message(request, encoded)
         for index in edited_in_bytes:
             _, r, s, i = layout.unit(index)[:4]
             request.resource_spans[r].scope_spans[s].spans[i].ParseFromString(contents[index])
