@@ -3,6 +3,7 @@ record points at the bytes the protobuf runtime itself produces for that part.""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -358,3 +359,92 @@ def test_string_key_value_refuses_every_other_shape(read: Any) -> None:
     assert read(string, 0, len(string)) is not None
     for data in others:
         assert read(data, 0, len(data)) is None, data
+
+
+def _random_edits(rng: random.Random, size: int) -> _layout.Edits:
+    """Sorted, non-overlapping edits of ``size`` bytes: replacements, deletions, insertions
+    (several at one position, or one in front of a replacement starting there)."""
+    edits: _layout.Edits = []
+    at = 0
+    while at <= size and rng.random() < 0.8:
+        start = rng.randint(at, min(size, at + 10))
+        end = rng.randint(start, min(size, start + 5))
+        edits.append((start, end, bytes(rng.choices(b"abcdef", k=rng.randint(0, 4)))))
+        at = end
+    return edits
+
+
+def test_composed_edits_do_what_the_two_in_turn_do() -> None:
+    rng = random.Random(7)
+    for _ in range(20_000):
+        data = bytes(rng.choices(b"ABCDEFGH", k=rng.randint(0, 30)))
+        first = _random_edits(rng, len(data))
+        middle = _layout.apply_edits(data, first)
+        second = _random_edits(rng, len(middle))
+        composed = _layout.compose_edits(first, second, len(data))
+        assert _layout.apply_edits(data, composed) == _layout.apply_edits(middle, second)
+        # Sorted, not overlapping, none empty: what apply_edits and a worker's Outcome expect.
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(composed))
+        assert all(start < end or new for start, end, new in composed)
+
+
+@pytest.mark.parametrize(
+    "affixes",
+    [
+        pytest.param(_wire.common_affixes, id="c"),
+        pytest.param(_layout._python_common_affixes, id="python"),
+    ],
+)
+def test_common_affixes_are_the_longest_shared_start_and_end(affixes: Any) -> None:
+    rng = random.Random(11)
+    for _ in range(3_000):
+        old = bytes(rng.choices(b"ab", k=rng.randint(0, 12)))
+        new = bytes(rng.choices(b"ab", k=rng.randint(0, 12)))
+        same_start, same_end = affixes(old, new)
+        shortest = min(len(old), len(new))
+        expected_start = next((n for n in range(shortest) if old[n] != new[n]), shortest)
+        rest = shortest - expected_start
+        expected_end = next((n for n in range(rest) if old[-1 - n] != new[-1 - n]), rest)
+        assert (same_start, same_end) == (expected_start, expected_end)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_unit_changed_by_edits_splices_like_its_new_bytes(seed: int) -> None:
+    """``with_units`` takes a unit's new bytes or edits inside it; both give the same request,
+    and a second splice still comes back as edits of the first bytes."""
+    rng = random.Random(seed)
+    request = _request(seed)
+    request.resource_spans.add().scope_spans.add().spans.add(name="at least one")
+    data = request.SerializeToString()
+    encoded = _layout.EncodedRequest(data)
+    records = encoded.layout
+    as_bytes: dict[int, bytes] = {}
+    as_edits: dict[int, _layout.Edits] = {}
+    for unit in range(len(records)):
+        start, end = records.unit(unit)[START], records.unit(unit)[END]
+        if records.unit(unit)[KIND] != SPAN or rng.random() < 0.3:
+            continue
+        # Append an attribute, some of them large enough to widen the length varints.
+        extra = _key_value(key="added", value={"string_value": "v" * rng.choice([1, 300])})
+        as_edits[unit] = [(end, end, b"\x4a" + _layout.encode_varint(len(extra)) + extra)]
+        as_bytes[unit] = data[start:end] + as_edits[unit][0][2]
+    by_bytes = encoded.with_units(as_bytes)
+    by_edits = encoded.with_units(as_edits)
+    assert by_bytes is not None
+    assert by_edits is not None
+    assert by_edits.data == by_bytes.data
+    # Splicing the result again (normalize, then redaction): edits of the original bytes.
+    layout = by_edits.layout
+    span = next(u for u in range(len(layout)) if layout.unit(u)[KIND] == SPAN)
+    extra = _key_value(key="again", value={"string_value": "w" * 200})
+    end = layout.unit(span)[END]
+    again = by_edits.with_units(
+        {span: [(end, end, b"\x4a" + _layout.encode_varint(len(extra)) + extra)]}
+    )
+    assert again is not None
+    assert again.edits_of is not None
+    origin, edits = again.edits_of
+    assert origin is data
+    assert _layout.apply_edits(data, edits) == again.data
+    assert b"again" in again.data
+    assert ExportTraceServiceRequest.FromString(again.data)

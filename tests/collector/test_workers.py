@@ -101,10 +101,12 @@ async def test_a_redacted_request_comes_back_as_edits_of_the_received_body(
     assert redacted["note"] == "mail [REDACTED:email] now"
     assert redacted["agenttrace.redaction.count"] == 1
     assert json.loads(rows[f"{4:016x}"]["attributes"]) == {"note": "n4"}
-    # What the worker sent back: edits of the body, much smaller than the request.
-    processors = [build_processor("redaction", "redaction", {}, "processors[0]")]
-    prepared = prepare_request(body, "protobuf", processors)
-    assert prepared.edits is not None
-    assert prepared.payload is not None
-    assert apply_edits(body, prepared.edits) == prepared.payload
-    assert sum(len(replacement) for _, _, replacement in prepared.edits) < len(body) / 10
+    # What the worker sent back: edits of the body, much smaller than the request; with
+    # normalize splicing first too (the schema URL), edits of the body still.
+    for types in (["redaction"], ["normalize", "redaction", "limits"]):
+        processors = [build_processor(t, t, {}, f"processors[{n}]") for n, t in enumerate(types)]
+        prepared = prepare_request(body, "protobuf", processors)
+        assert prepared.edits is not None
+        assert prepared.payload is not None
+        assert apply_edits(body, prepared.edits) == prepared.payload
+        assert sum(len(replacement) for _, _, replacement in prepared.edits) < len(body) / 10

@@ -170,3 +170,25 @@ def test_a_processor_after_redaction_parses_the_redacted_bytes_when_it_needs_the
         assert EMAIL not in str(span)
         assert span.dropped_attributes_count > 0
     assert encoded is None or ExportTraceServiceRequest.FromString(encoded.data) == processed
+
+
+def test_a_long_value_redacted_in_its_bytes_changes_only_the_stretch_around_the_finding() -> None:
+    """What a worker sends back for such a span: the lengths in front of the value, the
+    replaced stretch and the summary, not the value's 20 KB again."""
+    from agenttrace.collector._layout import apply_edits
+    from agenttrace.collector.ingest import prepare_request
+
+    request = _mail_spans(1)
+    text = "x " * 5_000 + f"write to {EMAIL} " + "y " * 5_000
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.attributes[0].value.string_value = text
+    body = request.SerializeToString()
+    redaction = build_processor("redaction", "redaction", {}, "redaction")
+    prepared = prepare_request(body, "protobuf", [redaction])
+    assert prepared.edits is not None
+    assert prepared.payload is not None
+    assert apply_edits(body, prepared.edits) == prepared.payload
+    assert sum(len(new) for _, _, new in prepared.edits) < 300
+    redacted = ExportTraceServiceRequest.FromString(prepared.payload)
+    value = redacted.resource_spans[0].scope_spans[0].spans[0].attributes[0].value.string_value
+    assert value == text.replace(EMAIL, "[REDACTED:email]")

@@ -19,12 +19,15 @@ from dataclasses import dataclass
 _native_layout: Callable[[bytes], bytes] | None
 _native_span_slots: Callable[[bytes, int, int], bytes] | None
 _native_string_key_value: Callable[[bytes, int, int], tuple[int, int, int, int] | None] | None
+_native_common_affixes: Callable[[bytes, bytes], tuple[int, int]] | None
 try:
+    from agenttrace.collector._wire import common_affixes as _native_common_affixes
     from agenttrace.collector._wire import layout as _native_layout
     from agenttrace.collector._wire import span_slots as _native_span_slots
     from agenttrace.collector._wire import string_key_value as _native_string_key_value
 except ImportError:  # pragma: no cover - no compiler at install time
     _native_layout = _native_span_slots = _native_string_key_value = None
+    _native_common_affixes = None
 
 RESOURCE, SCOPE, SPAN = 0, 1, 2
 # Problem bits of a span record.
@@ -315,11 +318,12 @@ class EncodedRequest:
 
     def with_units(
         self,
-        contents: Mapping[int, bytes],
+        contents: Mapping[int, bytes | Edits],
         scope_spans_fields: Mapping[tuple[int, int], bytes] | None = None,
     ) -> EncodedRequest | None:
         """These bytes with the units ``contents`` names (layout indices) holding new message
-        bytes, ``scope_spans_fields`` (encoded fields, by resource_spans and scope_spans index)
+        bytes, or changed by edits (offsets in these bytes, inside the unit's message),
+        ``scope_spans_fields`` (encoded fields, by resource_spans and scope_spans index)
         appended to those scope_spans, and the lengths of the messages around them fixed: the
         request a processor changed in a few places, without serializing it whole.
 
@@ -337,9 +341,17 @@ class EncodedRequest:
                 return None
             start, end = records[base + START], records[base + END]
             length_at = _length_start(data, start)
-            edits.append((length_at, end, encode_varint(len(content)) + content))
+            if isinstance(content, bytes):
+                length = encode_varint(len(content))
+                edits.append((length_at, end, length + content))
+                size = len(content)
+            else:
+                size = end - start + sum(len(new) - (b - a) for a, b, new in content)
+                length = encode_varint(size)
+                edits.append((length_at, start, length))
+                edits.extend(content)
             parent = (r, -1 if kind == RESOURCE else s)
-            grown[parent] = grown.get(parent, 0) + len(edits[-1][2]) - (end - length_at)
+            grown[parent] = grown.get(parent, 0) + len(length) + size - (end - length_at)
         appended = scope_spans_fields or {}
         for place, fields in appended.items():
             grown[place] = grown.get(place, 0) + len(fields)
@@ -355,8 +367,15 @@ class EncodedRequest:
                     resource_growth += growth + len(length) - (scope_start - scope_length_at)
             if resource_growth:
                 edits.append((length_at, start, encode_varint(end - start + resource_growth)))
-        edits.sort()
-        return EncodedRequest(apply_edits(data, edits), (data, edits))
+        # By position only: an insertion at a span's end (its summary) stays in front of one
+        # at its scope's end, in the order made.
+        edits.sort(key=_edit_range)
+        spliced = apply_edits(data, edits)
+        if self.edits_of is None:
+            return EncodedRequest(spliced, (data, edits))
+        # Still edits of the bytes received: what a worker sends back stays small.
+        origin, earlier = self.edits_of
+        return EncodedRequest(spliced, (origin, compose_edits(earlier, edits, len(origin))))
 
     def _occurrences(self, kind: int, r: int, s: int) -> int:
         """How often the resource (``kind`` RESOURCE) or scope of a message occurs in it."""
@@ -385,6 +404,92 @@ def apply_edits(data: bytes, edits: Edits) -> bytes:
         last = end
     pieces.append(view[last:])
     return b"".join(pieces)
+
+
+def _edit_range(edit: tuple[int, int, bytes]) -> tuple[int, int]:
+    return edit[0], edit[1]
+
+
+def common_affixes(old: bytes, new: bytes) -> tuple[int, int]:
+    """How many bytes two strings share at their start, and then at their end (the two never
+    overlap): what lies between is all an edit of ``old`` into ``new`` needs."""
+    if _native_common_affixes is not None:
+        return _native_common_affixes(old, new)
+    return _python_common_affixes(old, new)
+
+
+def _python_common_affixes(old: bytes, new: bytes) -> tuple[int, int]:
+    shortest = min(len(old), len(new))
+    same_start = _longest(lambda n: old[:n] == new[:n], shortest)
+    rest = shortest - same_start
+    same_end = _longest(lambda n: old[len(old) - n :] == new[len(new) - n :], rest)
+    return same_start, same_end
+
+
+def _longest(holds: Callable[[int], bool], most: int) -> int:
+    """The largest ``n`` up to ``most`` for which ``holds(n)``, a property true up to some
+    point and false after (a binary search)."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if holds(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def compose_edits(first: Edits, second: Edits, size: int) -> Edits:
+    """Edits of ``size`` bytes with the effect of applying ``first``, then ``second`` (whose
+    offsets are in the bytes ``first`` gave)."""
+    # The intermediate bytes as pieces: (start there, original range or None, replacement).
+    pieces: list[tuple[int, int, int, bytes]] = []
+    at = last = 0
+    for start, end, replacement in first:
+        if start > last:
+            pieces.append((at, start, last, b""))
+            at += start - last
+        if replacement:
+            pieces.append((at, -1, -1, replacement))
+            at += len(replacement)
+        last = end
+    if last < size:
+        pieces.append((at, size, last, b""))
+        at += size - last
+    starts = [piece[0] for piece in pieces]
+    out: list[tuple[int, int, bytes]] = []
+    pending: list[bytes] = []
+    cursor = 0  # in the original: what the output holds up to
+
+    def keep(begin: int, stop: int) -> None:
+        """Carry the intermediate bytes ``begin:stop`` into the output."""
+        nonlocal cursor
+        index = max(bisect.bisect_right(starts, begin) - 1, 0)
+        while begin < stop and index < len(pieces):
+            piece_at, original_end, original_start, replacement = pieces[index]
+            piece_end = piece_at + (len(replacement) or original_end - original_start)
+            upto = min(stop, piece_end)
+            if upto > begin:
+                if replacement:
+                    pending.append(replacement[begin - piece_at : upto - piece_at])
+                else:
+                    from_ = original_start + begin - piece_at
+                    if from_ != cursor or pending:
+                        out.append((cursor, from_, b"".join(pending)))
+                        pending.clear()
+                    cursor = original_start + upto - piece_at
+                begin = upto
+            index += 1
+
+    position = 0
+    for start, end, replacement in second:
+        keep(position, start)
+        pending.append(replacement)
+        position = end
+    keep(position, at)
+    if cursor != size or pending:
+        out.append((cursor, size, b"".join(pending)))
+    return [edit for edit in out if edit[0] != edit[1] or edit[2]]
 
 
 _ONE_BYTE_VARINTS = tuple(bytes((n,)) for n in range(0x80))

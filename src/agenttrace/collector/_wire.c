@@ -465,11 +465,30 @@ static PyObject *string_key_value(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* common_affixes(old, new): see _layout.common_affixes. */
+static PyObject *common_affixes(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer old, new;
+    if (!PyArg_ParseTuple(args, "y*y*:common_affixes", &old, &new)) return NULL;
+    const uint8_t *a = old.buf, *b = new.buf;
+    Py_ssize_t shortest = old.len < new.len ? old.len : new.len;
+    Py_ssize_t same_start = 0, same_end = 0;
+    while (same_start < shortest && a[same_start] == b[same_start]) same_start++;
+    while (same_end < shortest - same_start
+           && a[old.len - 1 - same_end] == b[new.len - 1 - same_end])
+        same_end++;
+    PyBuffer_Release(&old);
+    PyBuffer_Release(&new);
+    return Py_BuildValue("(nn)", same_start, same_end);
+}
+
 static PyMethodDef methods[] = {
     {"layout", layout, METH_O, "Unit records of a serialized ExportTraceServiceRequest."},
     {"span_slots", span_slots, METH_VARARGS, "Slot records of one span: (data, start, end)."},
     {"string_key_value", string_key_value, METH_VARARGS,
      "Key and text ranges of a KeyValue holding a string: (data, start, end)."},
+    {"common_affixes", common_affixes, METH_VARARGS,
+     "Lengths of the common start and (then) end of two byte strings: (old, new)."},
     {NULL, NULL, 0, NULL},
 };
 

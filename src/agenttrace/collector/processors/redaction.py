@@ -60,7 +60,10 @@ from agenttrace.collector._layout import (
     SLOT_TRACE_STATE,
     SPAN,
     START,
+    Edits,
     EncodedRequest,
+    apply_edits,
+    common_affixes,
     encode_varint,
     field_start,
     span_slots,
@@ -238,8 +241,8 @@ class RedactionProcessor:
         if not self._enabled:
             return request, encoded
         batch = _Batch()
-        contents: dict[int, bytes] = {}
-        edited_in_bytes: list[int] = []  # spans whose messages were left behind
+        contents: dict[int, bytes] = {}  # units taken apart: their new bytes
+        edited_in_bytes: dict[int, Edits] = {}  # spans whose messages were left behind
         layout = encoded.layout
         data = encoded.data
         for index, hits in self._screen.units(encoded).items():
@@ -253,8 +256,7 @@ class RedactionProcessor:
                     span = request.resource_spans[r].scope_spans[s].spans[i]
                     self._gather_matched(index, span, encoded, record, slots, matched, batch)
                 elif edited is not None:
-                    contents[index] = edited
-                    edited_in_bytes.append(index)
+                    edited_in_bytes[index] = edited
                 continue
             request = as_message(request, encoded)
             resource_spans = request.resource_spans[r]
@@ -294,9 +296,9 @@ class RedactionProcessor:
                 appended = self._encoded_summary(summary, kind)
                 contents[unit] = message.SerializeToString() + appended
                 message.MergeFromString(appended)
-        if not contents:
+        if not contents and not edited_in_bytes:
             return request, encoded
-        spliced = encoded.with_units(contents)
+        spliced = encoded.with_units({**contents, **edited_in_bytes})
         if not edited_in_bytes:
             return request, spliced
         if spliced is not None:
@@ -304,9 +306,13 @@ class RedactionProcessor:
         # A resource or scope that occurs twice cannot be spliced: the message is serialized,
         # so it must hold every change.
         request = as_message(request, encoded)
-        for index in edited_in_bytes:
-            _, r, s, i = layout.unit(index)[:4]
-            request.resource_spans[r].scope_spans[s].spans[i].ParseFromString(contents[index])
+        for index, edits in edited_in_bytes.items():
+            record = layout.unit(index)
+            _, r, s, i = record[:4]
+            start = record[START]
+            in_span = [(a - start, b - start, new) for a, b, new in edits]
+            span_bytes = apply_edits(data[start : record[END]], in_span)
+            request.resource_spans[r].scope_spans[s].spans[i].ParseFromString(span_bytes)
         return request, None
 
     def _gather_scope(self, unit: int, scope: Any, batch: _Batch) -> None:
@@ -360,11 +366,12 @@ class RedactionProcessor:
 
     def _redact_span_bytes(
         self, data: bytes, record: Any, slots: Sequence[int], matched: Mapping[int, set[int]]
-    ) -> bytes | _TakeApart | None:
-        """The span's new bytes when every matched part is a plain string attribute: each
-        redacted in the received bytes (no message to walk and serialize again), the summary
-        appended. ``None`` when nothing changed; :data:`_TAKE_APART` (before redacting
-        anything) for any other part, or a span that already carries a summary."""
+    ) -> Edits | _TakeApart | None:
+        """Edits of ``data`` inside the span when every matched part is a plain string
+        attribute: each redacted from the received bytes (no message to walk and serialize
+        again), only the changed stretch of its text and the lengths in front of it replaced,
+        the summary appended. ``None`` when nothing changed; :data:`_TAKE_APART` (before
+        redacting anything) for any other part, or a span that already carries a summary."""
         start, end = record[START], record[END]
         if data.find(_SUMMARY_MARK, start, end) != -1:
             return _TAKE_APART
@@ -381,32 +388,35 @@ class RedactionProcessor:
             places.append((tag_at, content_end, found, self._screened(patterns)))
         self._counters["candidates"] += len(places)
         summary = RedactionSummary()
-        pieces = []
-        last = start
+        edits: Edits = []
         for tag_at, content_end, (key_start, key_end, text_start, text_end), screened in places:
             key = data[key_start:key_end].decode()
-            text = data[text_start:text_end].decode()
-            local = RedactionSummary()
-            redacted = self._redactor.redact_value(key, text, local, screened=screened)
-            if local:
-                self._counters["findings"] += local.count
-                local.keys = {key: None}
-                summary.merge(local)
-            if redacted is not DROP and redacted == text:
-                continue
-            pieces.append(data[last:tag_at])
-            last = content_end
+            old = data[text_start:text_end]
+            found_before = summary.count
+            # Every finding of one value is summarised under its key.
+            redacted = self._redactor.redact_value(key, old.decode(), summary, screened=screened)
+            self._counters["findings"] += summary.count - found_before
             if redacted is DROP:
                 self._counters["values_dropped"] += 1
-            else:
-                pieces.append(_encoded_string_attribute(data[key_start:key_end], redacted))
-        if last == start and not summary:
-            return None
-        pieces.append(data[last:end])
+                edits.append((tag_at, content_end, b""))
+                continue
+            new = redacted.encode()
+            if new == old:
+                continue
+            header = _string_attribute_header(data[key_start:key_end], len(new))
+            same_start, same_end = common_affixes(old, new)
+            edits.append((tag_at, text_start, header))
+            edits.append(
+                (
+                    text_start + same_start,
+                    text_end - same_end,
+                    new[same_start : len(new) - same_end],
+                )
+            )
         if summary:
             self._counters["spans_redacted"] += 1
-            pieces.append(self._encoded_summary(summary, SPAN))
-        return b"".join(pieces)
+            edits.append((end, end, self._encoded_summary(summary, SPAN)))
+        return edits or None
 
     def _screened(self, patterns: set[int]) -> frozenset[int] | None:
         """The detectors whose screens matched, or ``None`` (the engine's own gate decides)
@@ -656,27 +666,25 @@ def _matched_slots(
     return slots, matched
 
 
-def _encoded_string_attribute(key: bytes, text: str) -> bytes:
-    """A span ``attributes`` entry: ``KeyValue{key, AnyValue{string_value: text}}`` (one
-    join: the text is the bulk of it)."""
-    data = text.encode()
-    text_length = encode_varint(len(data))
-    value_length = 1 + len(text_length) + len(data)
+def _string_attribute_header(key: bytes, text_length: int) -> bytes:
+    """A span ``attributes`` entry ``KeyValue{key, AnyValue{string_value}}`` up to its text:
+    the text itself follows, ``text_length`` bytes."""
+    text_prefix = encode_varint(text_length)
+    value_length = 1 + len(text_prefix) + text_length
     value_prefix = encode_varint(value_length)
-    key_length = encode_varint(len(key))
-    entry_length = 2 + len(key_length) + len(key) + len(value_prefix) + value_length
+    key_prefix = encode_varint(len(key))
+    entry_length = 2 + len(key_prefix) + len(key) + len(value_prefix) + value_length
     return b"".join(
         (
             _ATTRIBUTES_TAG[SPAN],
             encode_varint(entry_length),
             b"\x0a",
-            key_length,
+            key_prefix,
             key,
             b"\x12",
             value_prefix,
             b"\x0a",
-            text_length,
-            data,
+            text_prefix,
         )
     )
 
