@@ -448,3 +448,54 @@ def test_a_unit_changed_by_edits_splices_like_its_new_bytes(seed: int) -> None:
     assert _layout.apply_edits(data, edits) == again.data
     assert b"again" in again.data
     assert ExportTraceServiceRequest.FromString(again.data)
+
+
+def test_packed_edits_apply_like_the_list_in_c_and_in_python() -> None:
+    rng = random.Random(5)
+    for _ in range(2_000):
+        data = bytes(rng.choices(b"ABCDEFGH", k=rng.randint(0, 40)))
+        edits = _random_edits(rng, len(data))
+        expected = _layout._join_edits(data, edits)
+        packed = _wire.pack_edits(edits)
+        assert packed == _layout.pack_edits(edits)
+        assert _wire.apply_packed_edits(data, *packed) == expected
+        assert _layout._python_apply_packed_edits(data, *packed) == expected
+        assert _layout.apply_edits(data, edits) == expected
+
+
+@pytest.mark.parametrize(
+    "apply",
+    [
+        pytest.param(_wire.apply_packed_edits, id="c"),
+        pytest.param(_layout._python_apply_packed_edits, id="python"),
+    ],
+)
+@pytest.mark.parametrize(
+    "edits",
+    [
+        [(2, 3, b"x"), (1, 2, b"y")],  # out of order
+        [(1, 3, b""), (2, 4, b"")],  # overlapping
+        [(4, 9, b"")],  # past the end
+        [(3, 2, b"")],  # ends before it starts
+    ],
+)
+def test_packed_edits_that_do_not_fit_the_data_are_refused(apply: Any, edits: Any) -> None:
+    positions, replacements = _layout.pack_edits(edits)
+    with pytest.raises(ValueError, match="do not fit"):
+        apply(b"abcdef", positions, replacements)
+
+
+@pytest.mark.parametrize(
+    "apply",
+    [
+        pytest.param(_wire.apply_packed_edits, id="c"),
+        pytest.param(_layout._python_apply_packed_edits, id="python"),
+    ],
+)
+def test_packed_edits_whose_replacements_do_not_add_up_are_refused(apply: Any) -> None:
+    positions, replacements = _layout.pack_edits([(1, 2, b"xy")])
+    for wrong in (replacements + b"z", replacements[:1]):
+        with pytest.raises(ValueError, match="do not fit"):
+            apply(b"abcdef", positions, wrong)
+    with pytest.raises(ValueError, match="do not fit"):
+        apply(b"abcdef", positions[:-1], replacements)

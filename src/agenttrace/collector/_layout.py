@@ -20,14 +20,18 @@ _native_layout: Callable[[bytes], bytes] | None
 _native_span_slots: Callable[[bytes, int, int], bytes] | None
 _native_string_key_value: Callable[[bytes, int, int], tuple[int, int, int, int] | None] | None
 _native_common_affixes: Callable[[bytes, bytes], tuple[int, int]] | None
+_native_pack_edits: Callable[[list[tuple[int, int, bytes]]], tuple[bytes, bytes]] | None
+_native_apply_packed_edits: Callable[[bytes, bytes, bytes], bytes] | None
 try:
+    from agenttrace.collector._wire import apply_packed_edits as _native_apply_packed_edits
     from agenttrace.collector._wire import common_affixes as _native_common_affixes
     from agenttrace.collector._wire import layout as _native_layout
+    from agenttrace.collector._wire import pack_edits as _native_pack_edits
     from agenttrace.collector._wire import span_slots as _native_span_slots
     from agenttrace.collector._wire import string_key_value as _native_string_key_value
 except ImportError:  # pragma: no cover - no compiler at install time
     _native_layout = _native_span_slots = _native_string_key_value = None
-    _native_common_affixes = None
+    _native_common_affixes = _native_pack_edits = _native_apply_packed_edits = None
 
 RESOURCE, SCOPE, SPAN = 0, 1, 2
 # Problem bits of a span record.
@@ -395,6 +399,12 @@ Edits = list[tuple[int, int, bytes]]
 
 
 def apply_edits(data: bytes, edits: Edits) -> bytes:
+    if _native_pack_edits is not None and _native_apply_packed_edits is not None:
+        return _native_apply_packed_edits(data, *_native_pack_edits(edits))
+    return _join_edits(data, edits)
+
+
+def _join_edits(data: bytes, edits: Edits) -> bytes:
     view = memoryview(data)
     pieces: list[bytes | memoryview] = []
     last = 0
@@ -404,6 +414,45 @@ def apply_edits(data: bytes, edits: Edits) -> bytes:
         last = end
     pieces.append(view[last:])
     return b"".join(pieces)
+
+
+# Edits as two flat byte strings, cheap to pickle (one object each, whatever their number):
+# native int64 (start, end, replacement length) triplets, and the replacements joined.
+PackedEdits = tuple[bytes, bytes]
+
+
+def pack_edits(edits: Edits) -> PackedEdits:
+    if _native_pack_edits is not None:
+        return _native_pack_edits(edits)
+    positions = array("q", [n for start, end, new in edits for n in (start, end, len(new))])
+    return positions.tobytes(), b"".join(new for _, _, new in edits)
+
+
+def apply_packed_edits(data: bytes, packed: PackedEdits) -> bytes:
+    """``apply_edits`` of packed edits; ``ValueError`` if they are out of order, overlap,
+    reach past ``data`` or the replacements do not add up."""
+    if _native_apply_packed_edits is not None:
+        return _native_apply_packed_edits(data, *packed)
+    return _python_apply_packed_edits(data, *packed)
+
+
+def _python_apply_packed_edits(data: bytes, positions: bytes, replacements: bytes) -> bytes:
+    numbers = array("q", positions[: len(positions) - len(positions) % 24])
+    edits: Edits = []
+    fits = len(positions) % 24 == 0
+    last = used = 0
+    for index in range(0, len(numbers), 3):
+        start, end, size = numbers[index : index + 3]
+        fits = fits and last <= start <= end <= len(data) and 0 <= size <= len(replacements) - used
+        edits.append((start, end, replacements[used : used + size]))
+        used += size
+        last = end
+    if not fits or used != len(replacements):
+        raise ValueError(
+            "packed edits do not fit the data: out of order, overlapping, out of range "
+            "or replacements of other sizes"
+        )
+    return _join_edits(data, edits)
 
 
 def _edit_range(edit: tuple[int, int, bytes]) -> tuple[int, int]:

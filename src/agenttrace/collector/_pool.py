@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from agenttrace.collector._layout import Edits
+from agenttrace.collector._layout import PackedEdits, pack_edits
 from agenttrace.collector.errors import CollectorError, WorkerLost
 
 # (type, name, options, key path) of one processor, as the config lists it.
@@ -39,7 +39,7 @@ class Outcome:
 
     payload: bytes | None  # None: nothing left to store, ``unchanged``, or see ``edits``
     unchanged: bool  # store the received body as it is (not sent back across the pipe)
-    edits: Edits | None  # store the received body with these edits (smaller than the result)
+    edits: PackedEdits | None  # store the received body with these edits (smaller than the result)
     spans: int
     rejected: int
     message: str
@@ -80,7 +80,7 @@ def _prepare(body: bytes, fmt: str) -> Outcome:
     return Outcome(
         payload,
         unchanged,
-        prepared.edits,
+        None if prepared.edits is None else pack_edits(prepared.edits),
         prepared.spans,
         result.rejected_spans,
         result.message,

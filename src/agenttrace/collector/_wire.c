@@ -482,11 +482,101 @@ static PyObject *common_affixes(PyObject *module, PyObject *args) {
     return Py_BuildValue("(nn)", same_start, same_end);
 }
 
+/* pack_edits(edits) -> (positions, replacements): see _layout.pack_edits. */
+static PyObject *pack_edits(PyObject *module, PyObject *edits) {
+    (void)module;
+    PyObject *items = PySequence_Fast(edits, "edits must be a sequence");
+    if (items == NULL) return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(items), total = 0;
+    PyObject *positions = PyBytes_FromStringAndSize(NULL, count * 3 * (Py_ssize_t)sizeof(int64_t));
+    PyObject *replacements = NULL, *result = NULL;
+    if (positions == NULL) goto done;
+    int64_t *out = (int64_t *)PyBytes_AS_STRING(positions);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *edit = PySequence_Fast_GET_ITEM(items, k);
+        if (!PyTuple_Check(edit) || PyTuple_GET_SIZE(edit) != 3
+            || !PyBytes_Check(PyTuple_GET_ITEM(edit, 2))) {
+            PyErr_SetString(PyExc_TypeError, "an edit is a (start, end, bytes) tuple");
+            goto done;
+        }
+        Py_ssize_t start = PyLong_AsSsize_t(PyTuple_GET_ITEM(edit, 0));
+        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(edit, 1));
+        if ((start == -1 || end == -1) && PyErr_Occurred()) goto done;
+        Py_ssize_t size = PyBytes_GET_SIZE(PyTuple_GET_ITEM(edit, 2));
+        out[3 * k] = start;
+        out[3 * k + 1] = end;
+        out[3 * k + 2] = size;
+        total += size;
+    }
+    replacements = PyBytes_FromStringAndSize(NULL, total);
+    if (replacements == NULL) goto done;
+    char *blob = PyBytes_AS_STRING(replacements);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *new = PyTuple_GET_ITEM(PySequence_Fast_GET_ITEM(items, k), 2);
+        memcpy(blob, PyBytes_AS_STRING(new), (size_t)PyBytes_GET_SIZE(new));
+        blob += PyBytes_GET_SIZE(new);
+    }
+    result = PyTuple_Pack(2, positions, replacements);
+done:
+    Py_DECREF(items);
+    Py_XDECREF(positions);
+    Py_XDECREF(replacements);
+    return result;
+}
+
+/* apply_packed_edits(data, positions, replacements): see _layout.apply_packed_edits. */
+static PyObject *apply_packed_edits(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer data, positions, replacements;
+    if (!PyArg_ParseTuple(args, "y*y*y*:apply_packed_edits", &data, &positions, &replacements))
+        return NULL;
+    PyObject *result = NULL;
+    const int64_t *edit = positions.buf;
+    Py_ssize_t count = positions.len / (Py_ssize_t)(3 * sizeof(int64_t));
+    Py_ssize_t size = data.len, used = 0, last = 0;
+    if (positions.len % (Py_ssize_t)(3 * sizeof(int64_t))) goto bad;
+    for (Py_ssize_t k = 0; k < count; k++, edit += 3) {
+        if (edit[0] < last || edit[1] < edit[0] || edit[1] > data.len || edit[2] < 0
+            || edit[2] > replacements.len - used)
+            goto bad;
+        size += edit[2] - (edit[1] - edit[0]);
+        used += edit[2];
+        last = edit[1];
+    }
+    if (used != replacements.len) goto bad;
+    result = PyBytes_FromStringAndSize(NULL, size);
+    if (result == NULL) goto done;
+    char *out = PyBytes_AS_STRING(result);
+    const char *in = data.buf, *blob = replacements.buf;
+    last = 0;
+    edit = positions.buf;
+    for (Py_ssize_t k = 0; k < count; k++, edit += 3) {
+        memcpy(out, in + last, (size_t)(edit[0] - last));
+        out += edit[0] - last;
+        memcpy(out, blob, (size_t)edit[2]);
+        out += edit[2];
+        blob += edit[2];
+        last = edit[1];
+    }
+    memcpy(out, in + last, (size_t)(data.len - last));
+    goto done;
+bad:
+    PyErr_SetString(PyExc_ValueError, "packed edits do not fit the data: out of order, overlapping, out of range or replacements of other sizes");
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&positions);
+    PyBuffer_Release(&replacements);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"layout", layout, METH_O, "Unit records of a serialized ExportTraceServiceRequest."},
     {"span_slots", span_slots, METH_VARARGS, "Slot records of one span: (data, start, end)."},
     {"string_key_value", string_key_value, METH_VARARGS,
      "Key and text ranges of a KeyValue holding a string: (data, start, end)."},
+    {"pack_edits", pack_edits, METH_O, "Edits as (positions, replacements): (edits)."},
+    {"apply_packed_edits", apply_packed_edits, METH_VARARGS,
+     "Data with packed edits applied: (data, positions, replacements)."},
     {"common_affixes", common_affixes, METH_VARARGS,
      "Lengths of the common start and (then) end of two byte strings: (old, new)."},
     {NULL, NULL, 0, NULL},

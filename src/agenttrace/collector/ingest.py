@@ -20,7 +20,13 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from agenttrace.collector._layout import PROBLEMS, RECORD_FIELDS, Edits, EncodedRequest, apply_edits
+from agenttrace.collector._layout import (
+    PROBLEMS,
+    RECORD_FIELDS,
+    Edits,
+    EncodedRequest,
+    apply_packed_edits,
+)
 from agenttrace.collector._pool import IngestPool
 from agenttrace.collector.errors import InvalidRequest, Overloaded, ShuttingDown, error_kind
 from agenttrace.collector.metrics import CollectorMetrics
@@ -264,7 +270,7 @@ class Ingest:
         self._count(protocol, outcome.spans, outcome.rejected, outcome.kept)
         result = ExportResult(outcome.rejected, outcome.message)
         if outcome.edits is not None:
-            payload: bytes | None = apply_edits(body, outcome.edits)
+            payload: bytes | None = apply_packed_edits(body, outcome.edits)
         else:
             payload = body if outcome.unchanged else outcome.payload
         if payload is None:
