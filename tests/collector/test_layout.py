@@ -433,6 +433,8 @@ def test_a_unit_changed_by_edits_splices_like_its_new_bytes(seed: int) -> None:
     assert by_bytes is not None
     assert by_edits is not None
     assert by_edits.data == by_bytes.data
+    # A splice keeps every unit: the span count carries over without reading a layout.
+    assert by_edits.spans == Layout.of(by_edits.data).spans == encoded.spans
     # Splicing the result again (normalize, then redaction): edits of the original bytes.
     layout = by_edits.layout
     span = next(u for u in range(len(layout)) if layout.unit(u)[KIND] == SPAN)

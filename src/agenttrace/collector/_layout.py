@@ -305,20 +305,31 @@ class EncodedRequest:
     the same bytes instead of serializing the request again.
     """
 
-    __slots__ = ("_layout", "data", "edits_of")
+    __slots__ = ("_layout", "_spans", "data", "edits_of")
 
-    def __init__(self, data: bytes, edits_of: tuple[bytes, Edits] | None = None) -> None:
+    def __init__(
+        self, data: bytes, edits_of: tuple[bytes, Edits] | None = None, spans: int | None = None
+    ) -> None:
         self.data = data
         # (earlier bytes, edits): these bytes are ``apply_edits`` of those, which is cheaper to
         # send to another process than the bytes when the other process holds the earlier ones.
         self.edits_of = edits_of
         self._layout: Layout | None = None
+        self._spans = spans
 
     @property
     def layout(self) -> Layout:
         if self._layout is None:
             self._layout = Layout.of(self.data)
         return self._layout
+
+    @property
+    def spans(self) -> int:
+        """How many spans the request holds (known without a layout after a splice, which
+        keeps every unit)."""
+        if self._spans is None:
+            self._spans = self.layout.spans
+        return self._spans
 
     def with_units(
         self,
@@ -376,10 +387,11 @@ class EncodedRequest:
         edits.sort(key=_edit_range)
         spliced = apply_edits(data, edits)
         if self.edits_of is None:
-            return EncodedRequest(spliced, (data, edits))
+            return EncodedRequest(spliced, (data, edits), self.spans)
         # Still edits of the bytes received: what a worker sends back stays small.
         origin, earlier = self.edits_of
-        return EncodedRequest(spliced, (origin, compose_edits(earlier, edits, len(origin))))
+        composed = compose_edits(earlier, edits, len(origin))
+        return EncodedRequest(spliced, (origin, composed), self.spans)
 
     def _occurrences(self, kind: int, r: int, s: int) -> int:
         """How often the resource (``kind`` RESOURCE) or scope of a message occurs in it."""

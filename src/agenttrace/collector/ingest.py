@@ -216,7 +216,7 @@ def prepare_request(body: bytes, fmt: str, processors: Sequence[Processor]) -> P
     processed, encoded = run_processors(processors, request, encoded)
     if processed is STALE:
         assert encoded is not None
-        processed, kept = None, encoded.layout.spans
+        processed, kept = None, encoded.spans
     else:
         kept = span_count(processed) if processed is not None else 0
     result = ExportResult(rejected, message)
