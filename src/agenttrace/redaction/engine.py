@@ -98,6 +98,11 @@ class Redactor:
         self._block = self.config.block
         self._json_keys = frozenset(self.config.json_keys)
         self._scan_decision = _Decision("scan", self._global_allows)
+        self._mask_markers = {
+            name: f"[REDACTED:{name}]"
+            for name in (*(d.name for d in self.detectors), BLOCKED_TYPE)
+            if self.config.mode_for(name) == "mask"
+        }
         # Rules that name keys only (no paths) decide a JSON member by its name alone.
         self._key_rules_only = all(
             rule.path is None for rule in (*self._block, *self._ignore, *self._scoped_allows)
@@ -445,6 +450,9 @@ class Redactor:
         return DROP if replacement is None else replacement
 
     def _replacement(self, finding_type: str, original: str) -> str | None:
+        marker = self._mask_markers.get(finding_type)
+        if marker is not None:
+            return marker
         mode = self.config.mode_for(finding_type)
         if mode == "mask":
             return f"[REDACTED:{finding_type}]"
@@ -482,21 +490,20 @@ class Redactor:
         if passed is not None and not passed:
             return []
         lowered: str | None = None
-        keywords: set[str] = set()
-        signatures: set[bytes] = set()
+        candidates: Iterable[Detector]
         if passed is None:
             # Each keyword and signature is searched once, whatever shares it.
             lowered = text.lower()
             keywords = {k for k in self._keywords if k in lowered}
             shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE)
             signatures = {s for s in self._signatures if s in shape}
+            candidates = (d for d in self.detectors if _may_match(d, text, keywords, signatures))
+        elif len(passed) == 1:  # the common case: one detector's screen matched
+            candidates = (self.detectors[next(iter(passed))],)
+        else:
+            candidates = [self.detectors[index] for index in passed]
         raw: list[tuple[int, int, int, str]] = []
         # _merge sorts the findings, so the order detectors run in does not matter.
-        candidates: Iterable[Detector] = (
-            [self.detectors[index] for index in passed]
-            if passed is not None
-            else (d for d in self.detectors if _may_match(d, text, keywords, signatures))
-        )
         for detector in candidates:
             if detector.anchor == "scan":
                 keyword_text = lowered
