@@ -26,11 +26,11 @@ character, so the screen covers them too. Inside a matched span only the parts a
 the span's wire layout, each with the detectors whose screens matched inside it (the engine's
 own gate would find the same ones again). The summary attributes are appended without a search
 unless the owner already carries some. A span whose matches all lie in string attributes (the
-common case) never becomes a message: each such value is redacted from the received bytes and
-its ``KeyValue`` written again in place, and the request's message is left behind
-(:data:`~agenttrace.collector.processors.base.STALE`). Other spans, resources and scopes are
-taken apart and serialized again. Either way only what changed is spliced into the request's
-bytes.
+common case) never becomes a message: each such value is redacted from the received bytes,
+only the changed stretch of its text and the lengths in front of it are replaced, and the
+request's message is left behind (:data:`~agenttrace.collector.processors.base.STALE`). Other
+spans, resources and scopes are taken apart and serialized again. Either way only what changed
+is spliced into the request's bytes.
 """
 
 from __future__ import annotations
