@@ -501,3 +501,43 @@ def test_packed_edits_whose_replacements_do_not_add_up_are_refused(apply: Any) -
             apply(b"abcdef", positions, wrong)
     with pytest.raises(ValueError, match="do not fit"):
         apply(b"abcdef", positions[:-1], replacements)
+
+
+def test_string_places_in_c_and_in_python_agree() -> None:
+    """Which matched attributes of a span can be edited in its bytes, or that the span needs
+    taking apart: hits anywhere in and around each span, on strings, numbers, arrays, names,
+    events and links, with and without the summary mark in the span."""
+    rng = random.Random(3)
+    places_found = take_aparts = 0
+    for seed in range(60):
+        request = _request(seed)
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    if rng.random() < 0.3:
+                        span.attributes.add(key="n").value.int_value = 7
+                    if rng.random() < 0.3:
+                        values = span.attributes.add(key="l").value.array_value.values
+                        values.add().string_value = "v"
+                    if rng.random() < 0.2:
+                        span.attributes.add(key="agenttrace.redaction.count").value.int_value = 1
+        data = request.SerializeToString()
+        layout = Layout.of(data)
+        for unit in range(len(layout)):
+            record = layout.unit(unit)
+            if record[KIND] != SPAN:
+                continue
+            start, end = record[START], record[END]
+            for _ in range(10):
+                hits = sorted(
+                    (rng.randint(max(start - 3, 0), end + 2), rng.choice([0, 5, 17, 63, 64]))
+                    for _ in range(rng.randint(0, 4))
+                )
+                mark = rng.choice([b"", b"agenttrace.redaction."])
+                native = _wire.string_places(data, start, end, hits, mark)
+                assert native == _layout._python_string_places(data, start, end, hits, mark)
+                places_found += bool(native)
+                take_aparts += native is None
+    # Both outcomes were exercised, many times.
+    assert places_found > 100
+    assert take_aparts > 100

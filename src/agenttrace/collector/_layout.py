@@ -20,6 +20,7 @@ _native_layout: Callable[[bytes], bytes] | None
 _native_span_slots: Callable[[bytes, int, int], bytes] | None
 _native_string_key_value: Callable[[bytes, int, int], tuple[int, int, int, int] | None] | None
 _native_common_affixes: Callable[[bytes, bytes], tuple[int, int]] | None
+_native_string_places: Callable[..., list[Place] | None] | None
 _native_pack_edits: Callable[[list[tuple[int, int, bytes]]], tuple[bytes, bytes]] | None
 _native_apply_packed_edits: Callable[[bytes, bytes, bytes], bytes] | None
 try:
@@ -29,9 +30,11 @@ try:
     from agenttrace.collector._wire import pack_edits as _native_pack_edits
     from agenttrace.collector._wire import span_slots as _native_span_slots
     from agenttrace.collector._wire import string_key_value as _native_string_key_value
+    from agenttrace.collector._wire import string_places as _native_string_places
 except ImportError:  # pragma: no cover - no compiler at install time
     _native_layout = _native_span_slots = _native_string_key_value = None
     _native_common_affixes = _native_pack_edits = _native_apply_packed_edits = None
+    _native_string_places = None
 
 RESOURCE, SCOPE, SPAN = 0, 1, 2
 # Problem bits of a span record.
@@ -116,6 +119,63 @@ def span_slots(data: bytes, start: int, end: int) -> Sequence[int]:
     if _native_span_slots is not None:
         return memoryview(_native_span_slots(data, start, end)).cast("q")
     return _python_span_slots(data, start, end)
+
+
+def matched_slots(
+    data: bytes, start: int, end: int, hits: Sequence[tuple[int, int]]
+) -> tuple[Sequence[int], dict[int, set[int]]]:
+    """The slots of the span in ``data[start:end]`` (:func:`span_slots`), and those the screen's
+    hits (offset, pattern) lie in, each with its patterns."""
+    slots = span_slots(data, start, end)
+    starts = slots[SLOT_START::SLOT_FIELDS]
+    matched: dict[int, set[int]] = {}
+    for offset, pattern in hits:
+        slot = bisect.bisect_right(starts, offset) - 1
+        if slot >= 0 and offset < slots[slot * SLOT_FIELDS + SLOT_END]:
+            matched.setdefault(slot, set()).add(pattern)
+    return slots, matched
+
+
+# A matched plain string attribute of a span: where its entry's tag lies, where the entry
+# ends, the key's and the text's ranges, and the screen patterns that hit it (a bit each).
+Place = tuple[int, int, int, int, int, int, int]
+_SPAN_ATTRIBUTES_TAG = 0x4A
+
+
+def string_places(
+    data: bytes, start: int, end: int, hits: list[tuple[int, int]], mark: bytes
+) -> list[Place] | None:
+    """Every attribute of the span in ``data[start:end]`` that a screen hit lies in, in wire
+    order, when each is a plain string ``KeyValue``: what the redaction processor can edit in
+    the bytes. ``None`` when the span needs taking apart instead: ``mark`` occurs in it, a hit
+    lies in another part (its name, an event, a link, ...), such an attribute holds anything
+    else, or a pattern's index is 64 or more."""
+    if _native_string_places is not None:
+        return _native_string_places(data, start, end, hits, mark)
+    return _python_string_places(data, start, end, hits, mark)
+
+
+def _python_string_places(
+    data: bytes, start: int, end: int, hits: list[tuple[int, int]], mark: bytes
+) -> list[Place] | None:
+    if mark and data.find(mark, start, end) != -1:
+        return None
+    if any(not 0 <= pattern < 64 for _, pattern in hits):
+        return None
+    slots, matched = matched_slots(data, start, end, hits)
+    places: list[Place] = []
+    for slot, patterns in sorted(matched.items()):
+        base = slot * SLOT_FIELDS
+        content_start, content_end = slots[base + SLOT_START], slots[base + SLOT_END]
+        found = string_key_value(data, content_start, content_end)
+        tag_at = field_start(data, content_start)
+        if slots[base] != SLOT_ATTRIBUTE or found is None or tag_at < 0:
+            return None
+        if data[tag_at] != _SPAN_ATTRIBUTES_TAG:
+            return None
+        mask = sum(1 << pattern for pattern in patterns)
+        places.append((tag_at, content_end, *found, mask))
+    return places
 
 
 # -- the pure-Python twin of _wire.c --------------------------------------------------------

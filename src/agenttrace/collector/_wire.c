@@ -382,12 +382,8 @@ static int range_args(PyObject *args, Py_buffer *view, Reader *r, const char *wh
     return 0;
 }
 
-static PyObject *span_slots(PyObject *module, PyObject *args) {
-    (void)module;
-    Py_buffer view;
-    Reader msg;
-    if (range_args(args, &view, &msg, "span") < 0) return NULL;
-    Records slots = {NULL, 0, 0};
+/* The slot records of the span message `msg` (see _layout.span_slots); -1 on malformed input. */
+static int collect_span_slots(Reader msg, Records *slots) {
     int64_t attribute = 0, event = 0, link = 0;
     int status = 0;
     while (status == 0 && msg.p < msg.end) {
@@ -398,30 +394,39 @@ static PyObject *span_slots(PyObject *module, PyObject *args) {
         if (status < 0 || wire != WIRE_LEN) continue;
         switch (number) {
         case 5:
-            status = push_slot(&slots, SLOT_NAME, -1, -1, &sub);
+            status = push_slot(slots, SLOT_NAME, -1, -1, &sub);
             break;
         case 3:
-            status = push_slot(&slots, SLOT_TRACE_STATE, -1, -1, &sub);
+            status = push_slot(slots, SLOT_TRACE_STATE, -1, -1, &sub);
             break;
         case 15:
-            status = push_slot(&slots, SLOT_STATUS, -1, -1, &sub);
+            status = push_slot(slots, SLOT_STATUS, -1, -1, &sub);
             break;
         case 9:
-            status = push_slot(&slots, SLOT_ATTRIBUTE, attribute++, -1, &sub);
+            status = push_slot(slots, SLOT_ATTRIBUTE, attribute++, -1, &sub);
             break;
         case 11:
-            status = nested_slots(&slots, sub, event++, 2, SLOT_EVENT_NAME, 3, SLOT_EVENT_ATTRIBUTE);
+            status = nested_slots(slots, sub, event++, 2, SLOT_EVENT_NAME, 3, SLOT_EVENT_ATTRIBUTE);
             break;
         case 13:
-            status = nested_slots(&slots, sub, link++, 3, SLOT_LINK_TRACE_STATE, 4,
+            status = nested_slots(slots, sub, link++, 3, SLOT_LINK_TRACE_STATE, 4,
                                   SLOT_LINK_ATTRIBUTE);
             break;
         default:
             break;
         }
     }
+    return status;
+}
+
+static PyObject *span_slots(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer view;
+    Reader msg;
+    if (range_args(args, &view, &msg, "span") < 0) return NULL;
+    Records slots = {NULL, 0, 0};
     PyObject *result = NULL;
-    if (status == 0)
+    if (collect_span_slots(msg, &slots) == 0)
         result = PyBytes_FromStringAndSize((const char *)slots.items,
                                            slots.len * (Py_ssize_t)sizeof(int64_t));
     PyMem_Free(slots.items);
@@ -569,6 +574,95 @@ done:
     return result;
 }
 
+/* string_places(data, start, end, hits, mark): see _layout.string_places. */
+#define SPAN_ATTRIBUTES_TAG 0x4A
+static PyObject *string_places(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer view, mark;
+    Py_ssize_t start, end;
+    PyObject *hits;
+    if (!PyArg_ParseTuple(args, "y*nnOy*:string_places", &view, &start, &end, &hits, &mark))
+        return NULL;
+    PyObject *result = NULL, *items = NULL;
+    Records slots = {NULL, 0, 0};
+    uint64_t *patterns = NULL;
+    const uint8_t *base = view.buf;
+    if (start < 0 || end < start || end > view.len) {
+        PyErr_SetString(PyExc_ValueError, "span range outside the data");
+        goto done;
+    }
+    /* A span that already carries a summary is taken apart (its summary is rewritten). */
+    if (mark.len > 0 && memmem(base + start, (size_t)(end - start), mark.buf, (size_t)mark.len))
+        goto take_apart;
+    Reader msg = {base, base + start, base + end};
+    if (collect_span_slots(msg, &slots) < 0) goto done;
+    Py_ssize_t count = slots.len / SLOT_FIELDS;
+    patterns = PyMem_Calloc((size_t)(count ? count : 1), sizeof(uint64_t));
+    items = PySequence_Fast(hits, "hits must be a sequence");
+    if (patterns == NULL || items == NULL) {
+        if (patterns == NULL) PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(items); k++) {
+        PyObject *hit = PySequence_Fast_GET_ITEM(items, k);
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a hit is an (offset, pattern) tuple");
+            goto done;
+        }
+        Py_ssize_t offset = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
+        Py_ssize_t pattern = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
+        if ((offset == -1 || pattern == -1) && PyErr_Occurred()) goto done;
+        if (pattern < 0 || pattern >= 64) goto take_apart;  /* beyond the mask: the slow path */
+        /* The last slot starting at or before the offset (slots are in wire order). */
+        Py_ssize_t low = 0, high = count;
+        while (low < high) {
+            Py_ssize_t middle = (low + high) / 2;
+            if (slots.items[middle * SLOT_FIELDS + 3] <= offset) low = middle + 1;
+            else high = middle;
+        }
+        if (low > 0 && offset < slots.items[(low - 1) * SLOT_FIELDS + 4])
+            patterns[low - 1] |= (uint64_t)1 << pattern;
+    }
+    result = PyList_New(0);
+    if (result == NULL) goto done;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (!patterns[k]) continue;
+        const int64_t *slot = slots.items + k * SLOT_FIELDS;
+        if (slot[0] != SLOT_ATTRIBUTE) goto take_apart;
+        Reader kv = {base, base + slot[3], base + slot[4]}, key, value, text;
+        if (!(delimited(&kv, 0x0A, &key) == 0 && delimited(&kv, 0x12, &value) == 0
+              && kv.p == kv.end && delimited(&value, 0x0A, &text) == 0 && value.p == value.end))
+            goto take_apart;
+        /* The tag in front of the entry's length varint, found as _layout.field_start does. */
+        Py_ssize_t tag_at = (Py_ssize_t)slot[3] - 1;
+        while (tag_at > 0 && base[tag_at - 1] & 0x80) tag_at--;
+        tag_at--;
+        if (tag_at < 0 || base[tag_at] != SPAN_ATTRIBUTES_TAG) goto take_apart;
+        PyObject *place = Py_BuildValue(
+            "(nnnnnnK)", tag_at, (Py_ssize_t)slot[4], (Py_ssize_t)(key.p - base),
+            (Py_ssize_t)(key.end - base), (Py_ssize_t)(text.p - base),
+            (Py_ssize_t)(text.end - base), (unsigned long long)patterns[k]);
+        if (place == NULL || PyList_Append(result, place) < 0) {
+            Py_XDECREF(place);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(place);
+    }
+    goto done;
+take_apart:
+    Py_CLEAR(result);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(items);
+    PyMem_Free(patterns);
+    PyMem_Free(slots.items);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&mark);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"layout", layout, METH_O, "Unit records of a serialized ExportTraceServiceRequest."},
     {"span_slots", span_slots, METH_VARARGS, "Slot records of one span: (data, start, end)."},
@@ -577,6 +671,8 @@ static PyMethodDef methods[] = {
     {"pack_edits", pack_edits, METH_O, "Edits as (positions, replacements): (edits)."},
     {"apply_packed_edits", apply_packed_edits, METH_VARARGS,
      "Data with packed edits applied: (data, positions, replacements)."},
+    {"string_places", string_places, METH_VARARGS,
+     "Matched plain string attributes of a span: (data, start, end, hits, mark)."},
     {"common_affixes", common_affixes, METH_VARARGS,
      "Lengths of the common start and (then) end of two byte strings: (old, new)."},
     {NULL, NULL, 0, NULL},

@@ -35,7 +35,6 @@ is spliced into the request's bytes.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,26 +47,24 @@ from agenttrace.collector._layout import (
     RESOURCE,
     SCOPE,
     SLOT_ATTRIBUTE,
-    SLOT_END,
     SLOT_EVENT_ATTRIBUTE,
     SLOT_EVENT_NAME,
     SLOT_FIELDS,
     SLOT_LINK_ATTRIBUTE,
     SLOT_LINK_TRACE_STATE,
     SLOT_NAME,
-    SLOT_START,
     SLOT_STATUS,
     SLOT_TRACE_STATE,
     SPAN,
     START,
     Edits,
     EncodedRequest,
+    Place,
     apply_edits,
     common_affixes,
     encode_varint,
-    field_start,
-    span_slots,
-    string_key_value,
+    matched_slots,
+    string_places,
 )
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import AttrValue, set_value, to_python
@@ -227,6 +224,7 @@ class RedactionProcessor:
         self._screen = ByteScreen([] if config.redaction.block else screen_patterns(self._redactor))
         self._forced_keys: dict[str, bool] = {}
         self._summary_cache: dict[tuple[Any, ...], bytes] = {}
+        self._screened_masks: dict[int, frozenset[int] | None] = {}
         self._counters = {"spans_redacted": 0, "findings": 0, "values_dropped": 0, "candidates": 0}
 
     def process(self, request: ExportTraceServiceRequest) -> ExportTraceServiceRequest | None:
@@ -249,14 +247,16 @@ class RedactionProcessor:
             record = layout.unit(index)
             kind, r, s, i = record[:4]
             if kind == SPAN and hits:  # the common case: no message touched unless needed
-                slots, matched = _matched_slots(data, record, hits)
-                edited = self._redact_span_bytes(data, record, slots, matched) if matched else None
-                if isinstance(edited, _TakeApart):
-                    request = as_message(request, encoded)
-                    span = request.resource_spans[r].scope_spans[s].spans[i]
-                    self._gather_matched(index, span, encoded, record, slots, matched, batch)
-                elif edited is not None:
-                    edited_in_bytes[index] = edited
+                start, end = record[START], record[END]
+                places = string_places(data, start, end, hits, _SUMMARY_MARK)
+                if places is None:
+                    slots, matched = matched_slots(data, start, end, hits)
+                    if matched:
+                        request = as_message(request, encoded)
+                        span = request.resource_spans[r].scope_spans[s].spans[i]
+                        self._gather_matched(index, span, encoded, record, slots, matched, batch)
+                elif places and (edits := self._redact_places(data, end, places)):
+                    edited_in_bytes[index] = edits
                 continue
             request = as_message(request, encoded)
             resource_spans = request.resource_spans[r]
@@ -364,32 +364,16 @@ class RedactionProcessor:
         if which in _TEXTUAL or (which is not None and self._key_forces_precise(kv.key)):
             batch.slots.append(("attr", attributes, kv, prefix, owner, screened))
 
-    def _redact_span_bytes(
-        self, data: bytes, record: Any, slots: Sequence[int], matched: Mapping[int, set[int]]
-    ) -> Edits | _TakeApart | None:
-        """Edits of ``data`` inside the span when every matched part is a plain string
-        attribute: each redacted from the received bytes (no message to walk and serialize
-        again), only the changed stretch of its text and the lengths in front of it replaced,
-        the summary appended. ``None`` when nothing changed; :data:`_TAKE_APART` (before
-        redacting anything) for any other part, or a span that already carries a summary."""
-        start, end = record[START], record[END]
-        if data.find(_SUMMARY_MARK, start, end) != -1:
-            return _TAKE_APART
-        places = []
-        for slot, patterns in sorted(matched.items()):
-            base = slot * SLOT_FIELDS
-            if slots[base] != SLOT_ATTRIBUTE:
-                return _TAKE_APART
-            content_start, content_end = slots[base + SLOT_START], slots[base + SLOT_END]
-            found = string_key_value(data, content_start, content_end)
-            tag_at = field_start(data, content_start)
-            if found is None or data[tag_at] != _ATTRIBUTES_TAG[SPAN][0]:
-                return _TAKE_APART
-            places.append((tag_at, content_end, found, self._screened(patterns)))
+    def _redact_places(self, data: bytes, span_end: int, places: list[Place]) -> Edits:
+        """Edits of ``data`` that redact a span's matched string attributes in its received
+        bytes (no message to walk and serialize again): only the changed stretch of each text
+        and the lengths in front of it are replaced, and the summary is appended at the span's
+        end. Empty when nothing changed."""
         self._counters["candidates"] += len(places)
         summary = RedactionSummary()
         edits: Edits = []
-        for tag_at, content_end, (key_start, key_end, text_start, text_end), screened in places:
+        for tag_at, content_end, key_start, key_end, text_start, text_end, patterns in places:
+            screened = self._screened_of(patterns)
             key = data[key_start:key_end].decode()
             old = data[text_start:text_end]
             found_before = summary.count
@@ -415,13 +399,20 @@ class RedactionProcessor:
             )
         if summary:
             self._counters["spans_redacted"] += 1
-            edits.append((end, end, self._encoded_summary(summary, SPAN)))
-        return edits or None
+            edits.append((span_end, span_end, self._encoded_summary(summary, SPAN)))
+        return edits
 
     def _screened(self, patterns: set[int]) -> frozenset[int] | None:
         """The detectors whose screens matched, or ``None`` (the engine's own gate decides)
         when a key word or an escape matched."""
         return frozenset(patterns) if max(patterns) < self._detector_count else None
+
+    def _screened_of(self, mask: int) -> frozenset[int] | None:
+        """:meth:`_screened` of the patterns whose bits ``mask`` sets."""
+        if mask not in self._screened_masks:
+            patterns = {bit for bit in range(mask.bit_length()) if mask >> bit & 1}
+            self._screened_masks[mask] = self._screened(patterns)
+        return self._screened_masks[mask]
 
     def _gather_matched(
         self,
@@ -434,7 +425,7 @@ class RedactionProcessor:
         batch: _Batch,
     ) -> None:
         """Only the parts of ``span`` the byte screen matched inside (its name, an attribute,
-        an event's name, ...), from :func:`_matched_slots`."""
+        an event's name, ...), from :func:`~agenttrace.collector._layout.matched_slots`."""
         owner = batch.add_owner(unit, span, is_span=True)
         # Summary keys from an earlier redaction would be in the span's bytes.
         batch.summarized[owner] = encoded.data.find(_SUMMARY_MARK, record[START], record[END]) != -1
@@ -642,28 +633,6 @@ def _restore_bytes(original: AttrValue, redacted: AttrValue) -> AttrValue:
             for key, item in redacted.items()
         }
     return redacted
-
-
-class _TakeApart:
-    """Sentinel: the span needs the message path."""
-
-
-_TAKE_APART = _TakeApart()
-
-
-def _matched_slots(
-    data: bytes, record: Any, hits: list[tuple[int, int]]
-) -> tuple[Sequence[int], dict[int, set[int]]]:
-    """The span's slot layout, and the slots the screen's matches (offset, pattern) lie in,
-    each with its patterns."""
-    slots = span_slots(data, record[START], record[END])
-    starts = slots[SLOT_START::SLOT_FIELDS]
-    matched: dict[int, set[int]] = {}
-    for offset, pattern in hits:
-        slot = bisect.bisect_right(starts, offset) - 1
-        if slot >= 0 and offset < slots[slot * SLOT_FIELDS + SLOT_END]:
-            matched.setdefault(slot, set()).add(pattern)
-    return slots, matched
 
 
 def _string_attribute_header(key: bytes, text_length: int) -> bytes:
