@@ -388,19 +388,12 @@ def test_composed_edits_do_what_the_two_in_turn_do() -> None:
         assert all(start < end or new for start, end, new in composed)
 
 
-@pytest.mark.parametrize(
-    "affixes",
-    [
-        pytest.param(_wire.common_affixes, id="c"),
-        pytest.param(_layout._python_common_affixes, id="python"),
-    ],
-)
-def test_common_affixes_are_the_longest_shared_start_and_end(affixes: Any) -> None:
+def test_common_affixes_are_the_longest_shared_start_and_end() -> None:
     rng = random.Random(11)
     for _ in range(3_000):
         old = bytes(rng.choices(b"ab", k=rng.randint(0, 12)))
         new = bytes(rng.choices(b"ab", k=rng.randint(0, 12)))
-        same_start, same_end = affixes(old, new)
+        same_start, same_end = _layout._common_affixes(old, new)
         shortest = min(len(old), len(new))
         expected_start = next((n for n in range(shortest) if old[n] != new[n]), shortest)
         rest = shortest - expected_start
@@ -541,3 +534,34 @@ def test_string_places_in_c_and_in_python_agree() -> None:
     # Both outcomes were exercised, many times.
     assert places_found > 100
     assert take_aparts > 100
+
+
+def test_string_value_edits_in_c_and_in_python_give_the_new_attribute() -> None:
+    """A span attribute's text replaced by edits: lengths crossing varint boundaries (127/128,
+    16383/16384 bytes), texts sharing a start, an end, both or nothing."""
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+    rng = random.Random(9)
+    for _ in range(300):
+        old = "".join(rng.choices("ab@.", k=rng.choice([0, 5, 120, 127, 128, 300, 16_383])))
+        cut = rng.randint(0, len(old))
+        insert = "".join(rng.choices("xyz", k=rng.choice([0, 1, 30, 16_400])))
+        new = old[:cut] + insert + old[cut + rng.randint(0, len(old) - cut) :]
+        span = Span(name="s")
+        span.attributes.add(key="k" * rng.choice([1, 200])).value.string_value = old
+        data = span.SerializeToString()
+        slots = _layout.span_slots(data, 0, len(data))
+        content_start, content_end = (
+            slots[SLOT_FIELDS + 3],
+            slots[SLOT_FIELDS + 4],
+        )  # after the name's
+        found = _layout.string_key_value(data, content_start, content_end)
+        assert found is not None
+        tag_at = _layout.field_start(data, content_start)
+        args = (data, tag_at, *found, new.encode())
+        edits = _wire.string_value_edits(*args)
+        assert edits == _layout._python_string_value_edits(*args)
+        assert edits[0][:2] == (tag_at, found[2])  # the lengths and the key, up to the text
+        expected = Span(name="s")
+        expected.attributes.add(key=span.attributes[0].key).value.string_value = new
+        assert _layout.apply_edits(data, edits) == expected.SerializeToString()

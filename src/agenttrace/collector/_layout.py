@@ -19,21 +19,21 @@ from dataclasses import dataclass
 _native_layout: Callable[[bytes], bytes] | None
 _native_span_slots: Callable[[bytes, int, int], bytes] | None
 _native_string_key_value: Callable[[bytes, int, int], tuple[int, int, int, int] | None] | None
-_native_common_affixes: Callable[[bytes, bytes], tuple[int, int]] | None
+_native_string_value_edits: Callable[..., list[tuple[int, int, bytes]]] | None
 _native_string_places: Callable[..., list[Place] | None] | None
 _native_pack_edits: Callable[[list[tuple[int, int, bytes]]], tuple[bytes, bytes]] | None
 _native_apply_packed_edits: Callable[[bytes, bytes, bytes], bytes] | None
 try:
     from agenttrace.collector._wire import apply_packed_edits as _native_apply_packed_edits
-    from agenttrace.collector._wire import common_affixes as _native_common_affixes
     from agenttrace.collector._wire import layout as _native_layout
     from agenttrace.collector._wire import pack_edits as _native_pack_edits
     from agenttrace.collector._wire import span_slots as _native_span_slots
     from agenttrace.collector._wire import string_key_value as _native_string_key_value
     from agenttrace.collector._wire import string_places as _native_string_places
+    from agenttrace.collector._wire import string_value_edits as _native_string_value_edits
 except ImportError:  # pragma: no cover - no compiler at install time
     _native_layout = _native_span_slots = _native_string_key_value = None
-    _native_common_affixes = _native_pack_edits = _native_apply_packed_edits = None
+    _native_string_value_edits = _native_pack_edits = _native_apply_packed_edits = None
     _native_string_places = None
 
 RESOURCE, SCOPE, SPAN = 0, 1, 2
@@ -531,15 +531,50 @@ def _edit_range(edit: tuple[int, int, bytes]) -> tuple[int, int]:
     return edit[0], edit[1]
 
 
-def common_affixes(old: bytes, new: bytes) -> tuple[int, int]:
-    """How many bytes two strings share at their start, and then at their end (the two never
-    overlap): what lies between is all an edit of ``old`` into ``new`` needs."""
-    if _native_common_affixes is not None:
-        return _native_common_affixes(old, new)
-    return _python_common_affixes(old, new)
+def string_value_edits(
+    data: bytes,
+    tag_at: int,
+    key_start: int,
+    key_end: int,
+    text_start: int,
+    text_end: int,
+    new: bytes,
+) -> Edits:
+    """Edits of ``data`` that give the span attribute whose entry starts at ``tag_at`` (a plain
+    string ``KeyValue``, its key and text at those ranges) the text ``new``: the entry's
+    lengths and key written again, and only the stretch where the texts differ replaced."""
+    if _native_string_value_edits is not None:
+        return _native_string_value_edits(
+            data, tag_at, key_start, key_end, text_start, text_end, new
+        )
+    return _python_string_value_edits(data, tag_at, key_start, key_end, text_start, text_end, new)
 
 
-def _python_common_affixes(old: bytes, new: bytes) -> tuple[int, int]:
+def _python_string_value_edits(
+    data: bytes,
+    tag_at: int,
+    key_start: int,
+    key_end: int,
+    text_start: int,
+    text_end: int,
+    new: bytes,
+) -> Edits:
+    if not 0 <= tag_at <= key_start <= key_end <= text_start <= text_end <= len(data):
+        raise ValueError("key-value ranges outside the data")
+    key = data[key_start:key_end]
+    text_prefix = encode_varint(len(new))
+    value_length = 1 + len(text_prefix) + len(new)
+    value_prefix = encode_varint(value_length)
+    key_prefix = encode_varint(len(key))
+    entry_length = 2 + len(key_prefix) + len(key) + len(value_prefix) + value_length
+    entry = (b"\x4a", encode_varint(entry_length), b"\x0a", key_prefix, key)
+    header = b"".join((*entry, b"\x12", value_prefix, b"\x0a", text_prefix))
+    same_start, same_end = _common_affixes(data[text_start:text_end], new)
+    middle = new[same_start : len(new) - same_end]
+    return [(tag_at, text_start, header), (text_start + same_start, text_end - same_end, middle)]
+
+
+def _common_affixes(old: bytes, new: bytes) -> tuple[int, int]:
     shortest = min(len(old), len(new))
     same_start = _longest(lambda n: old[:n] == new[:n], shortest)
     rest = shortest - same_start

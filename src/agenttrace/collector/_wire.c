@@ -470,21 +470,81 @@ static PyObject *string_key_value(PyObject *module, PyObject *args) {
     return result;
 }
 
-/* common_affixes(old, new): see _layout.common_affixes. */
-static PyObject *common_affixes(PyObject *module, PyObject *args) {
+static int varint_size(uint64_t n) {
+    int size = 1;
+    while (n >= 0x80) {
+        n >>= 7;
+        size++;
+    }
+    return size;
+}
+
+static uint8_t *put_varint(uint8_t *out, uint64_t n) {
+    while (n >= 0x80) {
+        *out++ = (uint8_t)(n | 0x80);
+        n >>= 7;
+    }
+    *out++ = (uint8_t)n;
+    return out;
+}
+
+/* string_value_edits(data, tag_at, key_start, key_end, text_start, text_end, new): see
+ * _layout.string_value_edits. */
+static PyObject *string_value_edits(PyObject *module, PyObject *args) {
     (void)module;
-    Py_buffer old, new;
-    if (!PyArg_ParseTuple(args, "y*y*:common_affixes", &old, &new)) return NULL;
-    const uint8_t *a = old.buf, *b = new.buf;
-    Py_ssize_t shortest = old.len < new.len ? old.len : new.len;
+    Py_buffer data, new;
+    Py_ssize_t tag_at, key_start, key_end, text_start, text_end;
+    if (!PyArg_ParseTuple(args, "y*nnnnny*:string_value_edits", &data, &tag_at, &key_start,
+                          &key_end, &text_start, &text_end, &new))
+        return NULL;
+    PyObject *result = NULL, *header = NULL, *middle = NULL;
+    if (!(0 <= tag_at && tag_at <= key_start && key_start <= key_end && key_end <= text_start
+          && text_start <= text_end && text_end <= data.len)) {
+        PyErr_SetString(PyExc_ValueError, "key-value ranges outside the data");
+        goto done;
+    }
+    const uint8_t *base = data.buf, *old = base + text_start, *now = new.buf;
+    uint64_t key_length = (uint64_t)(key_end - key_start), text_length = (uint64_t)new.len;
+    uint64_t value_length = 1 + (uint64_t)varint_size(text_length) + text_length;
+    uint64_t entry_length = 2 + (uint64_t)varint_size(key_length) + key_length
+                            + (uint64_t)varint_size(value_length) + value_length;
+    Py_ssize_t header_size = 1 + varint_size(entry_length) + 1 + varint_size(key_length)
+                             + (Py_ssize_t)key_length + 1 + varint_size(value_length) + 1
+                             + varint_size(text_length);
+    header = PyBytes_FromStringAndSize(NULL, header_size);
+    if (header == NULL) goto done;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(header);
+    *out++ = 0x4A; /* span attributes */
+    out = put_varint(out, entry_length);
+    *out++ = 0x0A; /* key */
+    out = put_varint(out, key_length);
+    memcpy(out, base + key_start, (size_t)key_length);
+    out += key_length;
+    *out++ = 0x12; /* value */
+    out = put_varint(out, value_length);
+    *out++ = 0x0A; /* string_value */
+    put_varint(out, text_length);
+    /* Only what lies between the common start and end of the two texts is replaced. */
+    Py_ssize_t old_length = text_end - text_start;
+    Py_ssize_t shortest = old_length < new.len ? old_length : new.len;
     Py_ssize_t same_start = 0, same_end = 0;
-    while (same_start < shortest && a[same_start] == b[same_start]) same_start++;
+    while (same_start + 8 <= shortest && memcmp(old + same_start, now + same_start, 8) == 0)
+        same_start += 8;
+    while (same_start < shortest && old[same_start] == now[same_start]) same_start++;
     while (same_end < shortest - same_start
-           && a[old.len - 1 - same_end] == b[new.len - 1 - same_end])
+           && old[old_length - 1 - same_end] == now[new.len - 1 - same_end])
         same_end++;
-    PyBuffer_Release(&old);
+    middle = PyBytes_FromStringAndSize((const char *)now + same_start,
+                                       new.len - same_end - same_start);
+    if (middle == NULL) goto done;
+    result = Py_BuildValue("[(nnO)(nnO)]", tag_at, text_start, header, text_start + same_start,
+                           text_end - same_end, middle);
+done:
+    Py_XDECREF(header);
+    Py_XDECREF(middle);
+    PyBuffer_Release(&data);
     PyBuffer_Release(&new);
-    return Py_BuildValue("(nn)", same_start, same_end);
+    return result;
 }
 
 /* pack_edits(edits) -> (positions, replacements): see _layout.pack_edits. */
@@ -673,8 +733,9 @@ static PyMethodDef methods[] = {
      "Data with packed edits applied: (data, positions, replacements)."},
     {"string_places", string_places, METH_VARARGS,
      "Matched plain string attributes of a span: (data, start, end, hits, mark)."},
-    {"common_affixes", common_affixes, METH_VARARGS,
-     "Lengths of the common start and (then) end of two byte strings: (old, new)."},
+    {"string_value_edits", string_value_edits, METH_VARARGS,
+     "Edits giving a span's string attribute a new text: (data, tag_at, key_start, key_end, "
+     "text_start, text_end, new)."},
     {NULL, NULL, 0, NULL},
 };
 

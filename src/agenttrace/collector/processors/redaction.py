@@ -61,10 +61,10 @@ from agenttrace.collector._layout import (
     EncodedRequest,
     Place,
     apply_edits,
-    common_affixes,
     encode_varint,
     matched_slots,
     string_places,
+    string_value_edits,
 )
 from agenttrace.collector.errors import ConfigError
 from agenttrace.collector.processors._otlp import AttrValue, set_value, to_python
@@ -387,16 +387,7 @@ class RedactionProcessor:
             new = redacted.encode()
             if new == old:
                 continue
-            header = _string_attribute_header(data[key_start:key_end], len(new))
-            same_start, same_end = common_affixes(old, new)
-            edits.append((tag_at, text_start, header))
-            edits.append(
-                (
-                    text_start + same_start,
-                    text_end - same_end,
-                    new[same_start : len(new) - same_end],
-                )
-            )
+            edits += string_value_edits(data, tag_at, key_start, key_end, text_start, text_end, new)
         if summary:
             self._counters["spans_redacted"] += 1
             edits.append((span_end, span_end, self._encoded_summary(summary, SPAN)))
@@ -633,29 +624,6 @@ def _restore_bytes(original: AttrValue, redacted: AttrValue) -> AttrValue:
             for key, item in redacted.items()
         }
     return redacted
-
-
-def _string_attribute_header(key: bytes, text_length: int) -> bytes:
-    """A span ``attributes`` entry ``KeyValue{key, AnyValue{string_value}}`` up to its text:
-    the text itself follows, ``text_length`` bytes."""
-    text_prefix = encode_varint(text_length)
-    value_length = 1 + len(text_prefix) + text_length
-    value_prefix = encode_varint(value_length)
-    key_prefix = encode_varint(len(key))
-    entry_length = 2 + len(key_prefix) + len(key) + len(value_prefix) + value_length
-    return b"".join(
-        (
-            _ATTRIBUTES_TAG[SPAN],
-            encode_varint(entry_length),
-            b"\x0a",
-            key_prefix,
-            key,
-            b"\x12",
-            value_prefix,
-            b"\x0a",
-            text_prefix,
-        )
-    )
 
 
 def _remove(attributes: Any, kv: Any) -> None:
