@@ -376,6 +376,7 @@ def _random_edits(rng: random.Random, size: int) -> _layout.Edits:
 
 def test_composed_edits_do_what_the_two_in_turn_do() -> None:
     rng = random.Random(7)
+    side_by_side = 0
     for _ in range(20_000):
         data = bytes(rng.choices(b"ABCDEFGH", k=rng.randint(0, 30)))
         first = _random_edits(rng, len(data))
@@ -383,9 +384,14 @@ def test_composed_edits_do_what_the_two_in_turn_do() -> None:
         second = _random_edits(rng, len(middle))
         composed = _layout.compose_edits(first, second, len(data))
         assert _layout.apply_edits(data, composed) == _layout.apply_edits(middle, second)
+        # The general path, which the one-pass path hands the overlapping cases to.
+        general = _layout._compose_through_pieces(first, second, len(data))
+        assert _layout.apply_edits(data, general) == _layout.apply_edits(middle, second)
+        side_by_side += _layout._compose_side_by_side(first, second) is not None
         # Sorted, not overlapping, none empty: what apply_edits and a worker's Outcome expect.
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(composed))
         assert all(start < end or new for start, end, new in composed)
+    assert 2_000 < side_by_side < 18_000  # both paths were exercised
 
 
 def test_common_affixes_are_the_longest_shared_start_and_end() -> None:

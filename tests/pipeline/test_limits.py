@@ -101,6 +101,25 @@ def test_spans_within_limits_are_not_touched() -> None:
     assert processor.metrics()["spans_limited"] == 0
 
 
+def test_a_resource_over_the_span_limits_leaves_its_spans_alone() -> None:
+    """The quick check over every unit's counts fails on the resource's attributes; the span
+    loop then finds nothing to cut, and a request of spans within a byte limit smaller than
+    itself is still checked span by span."""
+    request = build_request([{"attributes": {"a": "b" * 100}}, {"attributes": {"c": "d"}}])
+    for n in range(5):
+        request.resource_spans[0].resource.attributes.add(key=f"r{n}").value.string_value = "v"
+    before = request.SerializeToString()
+    processor = LimitsProcessor(
+        LimitsConfig.from_dict({"max_attributes_per_span": 3, "max_attribute_value_bytes": 150})
+    )
+    processor.process(request)
+    assert request.SerializeToString() == before
+    assert processor.metrics()["spans_limited"] == 0
+    long_value = LimitsProcessor(LimitsConfig.from_dict({"max_attribute_value_bytes": 50}))
+    long_value.process(request)
+    assert long_value.metrics()["spans_limited"] == 1
+
+
 @pytest.mark.parametrize(
     ("options", "key"),
     [

@@ -12,7 +12,7 @@ an exception event near the end matters most); links keep the first ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +132,8 @@ class LimitsProcessor:
         longer than the value limit holds no value beyond it."""
         config = self._config
         records = encoded.layout.records
+        if self._all_within(len(encoded.data), records):
+            return request, encoded
         changed = False
         for base in range(0, len(records), RECORD_FIELDS):
             if records[base + KIND] != SPAN:
@@ -149,6 +151,22 @@ class LimitsProcessor:
                 span = request.resource_spans[r].scope_spans[s].spans[i]
                 changed = self._limit_span(span) or changed
         return request, None if changed else encoded
+
+    def _all_within(self, size: int, records: Sequence[int]) -> bool:
+        """Whether no unit of a request of ``size`` bytes exceeds a limit, from the columns of
+        its records at once: the common case skips the per-span loop. (Resources and scopes
+        count here too, so a large one only sends the request down that loop.)"""
+        config = self._config
+        limits = (
+            (ATTRIBUTES, config.max_attributes_per_span),
+            (EVENTS, config.max_events_per_span),
+            (LINKS, config.max_links_per_span),
+            (MOST_EVENT_ATTRIBUTES, config.max_attributes_per_event),
+            (MOST_LINK_ATTRIBUTES, config.max_attributes_per_link),
+        )
+        return size <= config.max_attribute_value_bytes and all(
+            max(records[field::RECORD_FIELDS], default=0) <= limit for field, limit in limits
+        )
 
     def _limit_span(self, span: Any) -> bool:
         """Bring one span within the limits; returns whether anything was cut."""
