@@ -564,7 +564,7 @@ def test_string_value_edits_in_c_and_in_python_give_the_new_attribute() -> None:
         found = _layout.string_key_value(data, content_start, content_end)
         assert found is not None
         tag_at = _layout.field_start(data, content_start)
-        args = (data, tag_at, *found, new.encode())
+        args = (data, tag_at, found, new.encode())
         edits = _wire.string_value_edits(*args)
         assert edits == _layout._python_string_value_edits(*args)
         assert edits[0][:2] == (tag_at, found[2])  # the lengths and the key, up to the text

@@ -532,33 +532,21 @@ def _edit_range(edit: tuple[int, int, bytes]) -> tuple[int, int]:
 
 
 def string_value_edits(
-    data: bytes,
-    tag_at: int,
-    key_start: int,
-    key_end: int,
-    text_start: int,
-    text_end: int,
-    new: bytes,
+    data: bytes, tag_at: int, ranges: tuple[int, int, int, int], new: bytes
 ) -> Edits:
     """Edits of ``data`` that give the span attribute whose entry starts at ``tag_at`` (a plain
-    string ``KeyValue``, its key and text at those ranges) the text ``new``: the entry's
-    lengths and key written again, and only the stretch where the texts differ replaced."""
+    string ``KeyValue``; ``ranges``: its key's and text's, as :func:`string_key_value` gives
+    them) the text ``new``: the entry's lengths and key written again, and only the stretch
+    where the texts differ replaced."""
     if _native_string_value_edits is not None:
-        return _native_string_value_edits(
-            data, tag_at, key_start, key_end, text_start, text_end, new
-        )
-    return _python_string_value_edits(data, tag_at, key_start, key_end, text_start, text_end, new)
+        return _native_string_value_edits(data, tag_at, ranges, new)
+    return _python_string_value_edits(data, tag_at, ranges, new)
 
 
 def _python_string_value_edits(
-    data: bytes,
-    tag_at: int,
-    key_start: int,
-    key_end: int,
-    text_start: int,
-    text_end: int,
-    new: bytes,
+    data: bytes, tag_at: int, ranges: tuple[int, int, int, int], new: bytes
 ) -> Edits:
+    key_start, key_end, text_start, text_end = ranges
     if not 0 <= tag_at <= key_start <= key_end <= text_start <= text_end <= len(data):
         raise ValueError("key-value ranges outside the data")
     key = data[key_start:key_end]

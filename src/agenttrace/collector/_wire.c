@@ -488,13 +488,13 @@ static uint8_t *put_varint(uint8_t *out, uint64_t n) {
     return out;
 }
 
-/* string_value_edits(data, tag_at, key_start, key_end, text_start, text_end, new): see
+/* string_value_edits(data, tag_at, (key_start, key_end, text_start, text_end), new): see
  * _layout.string_value_edits. */
 static PyObject *string_value_edits(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer data, new;
     Py_ssize_t tag_at, key_start, key_end, text_start, text_end;
-    if (!PyArg_ParseTuple(args, "y*nnnnny*:string_value_edits", &data, &tag_at, &key_start,
+    if (!PyArg_ParseTuple(args, "y*n(nnnn)y*:string_value_edits", &data, &tag_at, &key_start,
                           &key_end, &text_start, &text_end, &new))
         return NULL;
     PyObject *result = NULL, *header = NULL, *middle = NULL;
@@ -734,8 +734,7 @@ static PyMethodDef methods[] = {
     {"string_places", string_places, METH_VARARGS,
      "Matched plain string attributes of a span: (data, start, end, hits, mark)."},
     {"string_value_edits", string_value_edits, METH_VARARGS,
-     "Edits giving a span's string attribute a new text: (data, tag_at, key_start, key_end, "
-     "text_start, text_end, new)."},
+     "Edits giving a span's string attribute a new text: (data, tag_at, ranges, new)."},
     {NULL, NULL, 0, NULL},
 };
 

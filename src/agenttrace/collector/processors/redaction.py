@@ -387,7 +387,9 @@ class RedactionProcessor:
             new = redacted.encode()
             if new == old:
                 continue
-            edits += string_value_edits(data, tag_at, key_start, key_end, text_start, text_end, new)
+            edits += string_value_edits(
+                data, tag_at, (key_start, key_end, text_start, text_end), new
+            )
         if summary:
             self._counters["spans_redacted"] += 1
             edits.append((span_end, span_end, self._encoded_summary(summary, SPAN)))
