@@ -15,6 +15,7 @@ import bisect
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 _native_layout: Callable[[bytes], bytes] | None
 _native_span_slots: Callable[[bytes, int, int], bytes] | None
@@ -444,7 +445,7 @@ class EncodedRequest:
                 edits.append((length_at, start, encode_varint(end - start + resource_growth)))
         # By position only: an insertion at a span's end (its summary) stays in front of one
         # at its scope's end, in the order made.
-        edits.sort(key=_edit_range)
+        edits.sort(key=itemgetter(0, 1))
         spliced = apply_edits(data, edits)
         if self.edits_of is None:
             return EncodedRequest(spliced, (data, edits), self.spans)
@@ -525,10 +526,6 @@ def _python_apply_packed_edits(data: bytes, positions: bytes, replacements: byte
             "or replacements of other sizes"
         )
     return _join_edits(data, edits)
-
-
-def _edit_range(edit: tuple[int, int, bytes]) -> tuple[int, int]:
-    return edit[0], edit[1]
 
 
 def string_value_edits(

@@ -451,6 +451,14 @@ static int delimited(Reader *r, uint8_t tag, Reader *payload) {
     return 0;
 }
 
+/* Whether `kv` is a KeyValue holding exactly a key and a string value, with one-byte canonical
+ * tags; then `key` and `text` are their payloads. */
+static int plain_string_entry(Reader kv, Reader *key, Reader *text) {
+    Reader value;
+    return delimited(&kv, 0x0A, key) == 0 && delimited(&kv, 0x12, &value) == 0
+           && kv.p == kv.end && delimited(&value, 0x0A, text) == 0 && value.p == value.end;
+}
+
 /* string_key_value(data, start, end): see _layout.string_key_value. */
 static PyObject *string_key_value(PyObject *module, PyObject *args) {
     (void)module;
@@ -458,10 +466,9 @@ static PyObject *string_key_value(PyObject *module, PyObject *args) {
     Reader kv;
     if (range_args(args, &view, &kv, "key-value") < 0) return NULL;
     const uint8_t *base = view.buf;
-    Reader key, value, text;
+    Reader key, text;
     PyObject *result = Py_None;
-    if (delimited(&kv, 0x0A, &key) == 0 && delimited(&kv, 0x12, &value) == 0 && kv.p == kv.end
-        && delimited(&value, 0x0A, &text) == 0 && value.p == value.end)
+    if (plain_string_entry(kv, &key, &text))
         result = Py_BuildValue("(nnnn)", (Py_ssize_t)(key.p - base), (Py_ssize_t)(key.end - base),
                                (Py_ssize_t)(text.p - base), (Py_ssize_t)(text.end - base));
     else
@@ -689,10 +696,8 @@ static PyObject *string_places(PyObject *module, PyObject *args) {
         if (!patterns[k]) continue;
         const int64_t *slot = slots.items + k * SLOT_FIELDS;
         if (slot[0] != SLOT_ATTRIBUTE) goto take_apart;
-        Reader kv = {base, base + slot[3], base + slot[4]}, key, value, text;
-        if (!(delimited(&kv, 0x0A, &key) == 0 && delimited(&kv, 0x12, &value) == 0
-              && kv.p == kv.end && delimited(&value, 0x0A, &text) == 0 && value.p == value.end))
-            goto take_apart;
+        Reader kv = {base, base + slot[3], base + slot[4]}, key, text;
+        if (!plain_string_entry(kv, &key, &text)) goto take_apart;
         /* The tag in front of the entry's length varint, found as _layout.field_start does. */
         Py_ssize_t tag_at = (Py_ssize_t)slot[3] - 1;
         while (tag_at > 0 && base[tag_at - 1] & 0x80) tag_at--;
