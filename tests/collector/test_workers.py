@@ -23,6 +23,7 @@ from pipeline_helpers import (
 )
 
 from agenttrace.collector._layout import apply_edits
+from agenttrace.collector._pool import SLOT_BYTES
 from agenttrace.collector.ingest import prepare_request
 from agenttrace.collector.processors.base import build_processor
 from agenttrace.collector.service import Collector
@@ -110,3 +111,39 @@ async def test_a_redacted_request_comes_back_as_edits_of_the_received_body(
         assert prepared.payload is not None
         assert apply_edits(body, prepared.edits) == prepared.payload
         assert sum(len(replacement) for _, _, replacement in prepared.edits) < len(body) / 10
+
+
+def _shared_memory_exists(name: str) -> bool:
+    return Path("/dev/shm", name.lstrip("/")).exists()  # where Linux keeps POSIX shared memory
+
+
+async def test_bodies_in_shared_memory_and_through_the_pipe_are_both_redacted(
+    tmp_path: Path,
+) -> None:
+    """A body that fits a shared-memory slot and one larger than a slot (sent through the
+    executor's pipe) come out alike; the pool's shared memory is gone after shutdown."""
+    collector = Collector(collector_config(tmp_path, 30.0, [{"type": "redaction"}], workers=2))
+    await collector.start()
+    filler = "x" * 4096
+    large = [
+        {"span_id": n, "name": f"big {n}", "attributes": {"note": f"mail {EMAIL}", "pad": filler}}
+        for n in range(1, (SLOT_BYTES // 4096) + 50)
+    ]
+    small = [{"span_id": 1 << 40, "name": "small", "attributes": {"note": f"mail {EMAIL}"}}]
+    try:
+        assert collector.ingest is not None
+        assert collector.ingest.pool is not None
+        slots = collector.ingest.pool.shared_memory_name
+        assert slots is not None
+        assert _shared_memory_exists(slots)
+        url = f"{collector.endpoints.http}/v1/traces"
+        for spans in (large, small):
+            body = build_request(spans).SerializeToString()
+            assert (len(body) > SLOT_BYTES) == (spans is large)
+            assert await asyncio.to_thread(post_protobuf, url, body) == 200
+        logged = await asyncio.to_thread(tree_bytes, tmp_path / "wal")
+        assert EMAIL.encode() not in logged
+        assert logged.count(b"mail [REDACTED:email]") == len(large) + 1
+    finally:
+        await collector.shutdown()
+    assert not _shared_memory_exists(slots)
