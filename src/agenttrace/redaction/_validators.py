@@ -98,7 +98,7 @@ def ipv6_ok(match: str) -> bool:
     return not (address.is_loopback or address.is_unspecified)
 
 
-_FILE_EXTENSION_TLDS = frozenset(
+FILE_EXTENSION_TLDS = frozenset(
     [
         "png",
         "jpg",
@@ -141,7 +141,7 @@ def email_ok(match: str) -> bool:
     local, _, domain = match.rpartition("@")
     tld = domain.rsplit(".", 1)[-1].lower()
     # "git@github.com:org/repo" is an ssh remote, "icon@2x.png" an image asset.
-    return local.lower() != "git" and tld not in _FILE_EXTENSION_TLDS
+    return local.lower() != "git" and tld not in FILE_EXTENSION_TLDS
 
 
 def jwt_ok(match: str) -> bool:

@@ -21,12 +21,13 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from agenttrace.redaction import _jsonio
 from agenttrace.redaction._accel import HyperscanGate, load_gate
+from agenttrace.redaction._validators import FILE_EXTENSION_TLDS
 from agenttrace.redaction.config import BLOCKED_TYPE, KeyRule, RedactionConfig
 from agenttrace.redaction.detectors import (
     DETECTORS,
@@ -36,6 +37,14 @@ from agenttrace.redaction.detectors import (
     secret_type_for_member,
 )
 from agenttrace.redaction.summary import RedactionSummary
+
+_find_emails: Callable[[str, frozenset[str]], list[tuple[int, int]]] | None
+_json_member_names: Callable[[str], list[str]] | None
+try:  # optional C accelerator (setup.py); without it every value takes the general path
+    from agenttrace.redaction._emails import find_emails as _find_emails
+    from agenttrace.redaction._emails import json_member_names as _json_member_names
+except ImportError:  # pragma: no cover - built wherever a C compiler is available
+    _find_emails = _json_member_names = None
 
 logger = logging.getLogger("agenttrace.redaction")
 
@@ -115,6 +124,22 @@ class Redactor:
         self._signatures = tuple(dict.fromkeys(s for d in self.detectors for s in d.signatures))
         self._gate: HyperscanGate | None = None
         self._gate_loaded = not self.config.accelerate
+        # The screened set of a value whose only possible findings are emails, when the native
+        # email finder may redact it (no allow rule applies to emails, and they are not
+        # dropped: drop mode and allow rules stay with the general path).
+        names = [d.name for d in self.detectors]
+        self._emails_only: frozenset[int] | None = None
+        if (
+            _find_emails is not None
+            and self.config.accelerate
+            and "email" in names
+            and self.config.mode_for("email") != "drop"
+            and not any(
+                rule.types is None or "email" in rule.types
+                for rule in (*self._global_allows, *self._scoped_allows)
+            )
+        ):
+            self._emails_only = frozenset({names.index("email")})
 
     # ----------------------------------------------------------------- public entry points
 
@@ -187,9 +212,56 @@ class Redactor:
         if not self.config.enabled:
             return value
         try:
+            if self._emails_only is not None and screened == self._emails_only:
+                redacted = self._redact_emails(key, value, summary)
+                if redacted is not None:
+                    return redacted
             return self._redact_attribute(key, value, summary, screened)
         except Exception:
             return self._internal_error("redact_value")
+
+    def _redact_emails(self, key: str, text: Any, summary: RedactionSummary | None) -> str | None:
+        """What :meth:`_redact_attribute` returns for ``text``, whose only possible findings
+        are emails, found natively; ``None`` where the general path must decide.
+
+        Without backslashes, what the JSON path finds string by string equals what a scan of
+        the whole text finds, as no email spans a quote; that holds unless a member name is
+        ruled, secret-like or holds a finding (the tree walk then decides), or the text is
+        JSON only to the lenient parser (which would format it anew).
+        """
+        assert _find_emails is not None  # else no _emails_only
+        assert _json_member_names is not None
+        if (
+            not isinstance(text, str)
+            or "\\" in text
+            or self._decide(key, key) is not self._scan_decision
+            or self._is_secret_key(key)
+        ):
+            return None
+        if (
+            (key in self._json_keys or _jsonio.looks_like_json(text))
+            and _jsonio.may_be_json(text)
+            and not (
+                _jsonio.is_strict_json(text)
+                and all(map(self._plain_member_name, _json_member_names(text)))
+            )
+        ):
+            return None
+        spans = _find_emails(text, FILE_EXTENSION_TLDS)
+        if not spans:
+            return text
+        pieces: list[str] = []
+        last = 0
+        for finding in _merge([(start, end, 0, "email") for start, end in spans]):
+            if summary is not None:
+                summary.add("email", key)
+            replacement = self._replacement("email", text[finding.start : finding.end])
+            assert replacement is not None  # drop mode takes the general path
+            pieces.append(text[last : finding.start])
+            pieces.append(replacement)
+            last = finding.end
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def rules_cover_whole_value(self, key: str) -> bool:
         """True when the key alone can change any value under ``key`` (block, secret-like key).

@@ -1,0 +1,110 @@
+"""The native email finder (``agenttrace.redaction._emails``) against the regular-expression
+path it replaces, on generated text: the same findings, and the same redacted values and
+summaries through ``Redactor.redact_value``."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from agenttrace.redaction import RedactionConfig, RedactionSummary, Redactor
+from agenttrace.redaction._emails import find_emails, json_member_names
+from agenttrace.redaction._validators import FILE_EXTENSION_TLDS
+from agenttrace.redaction.engine import _merge
+
+NATIVE = Redactor()
+GENERAL = Redactor(RedactionConfig(accelerate=False))  # accelerators off: the re path
+EMAIL_ONLY = frozenset({[d.name for d in NATIVE.detectors].index("email")})
+
+
+def _local(rng: random.Random) -> str:
+    return "".join(rng.choice("abcXY019._%+-") for _ in range(rng.randrange(0, 80)))
+
+
+def _label(rng: random.Random) -> str:
+    return "".join(rng.choice("abcQ09-") for _ in range(rng.randrange(0, 70)))
+
+
+def _domain(rng: random.Random) -> str:
+    labels = [_label(rng) for _ in range(rng.randrange(1, 5))]
+    tld = rng.choice(["com", "png", "c", "co1", "Org", "x" * 25, "x" * 24, "", "io-", "GIT"])
+    return ".".join([*labels, tld])
+
+
+def _text(rng: random.Random) -> str:
+    """Text dense in near-emails: long local parts and labels, bad TLDs, several @, escapes."""
+
+    def noise() -> str:
+        return "".join(rng.choice(" \n\"':,{}[]\\nab@é") for _ in range(rng.randrange(0, 8)))
+
+    parts = [
+        noise() + _local(rng) + rng.choice(["@", "@", "@@", ""]) + _domain(rng) + noise()
+        for _ in range(rng.randrange(1, 4))
+    ]
+    padding = "y" * rng.randrange(250, 400) if rng.random() < 0.1 else ""  # windows' edges
+    return padding + "".join(parts)
+
+
+def test_find_emails_keeps_what_the_regular_expression_path_keeps() -> None:
+    rng = random.Random(7)
+    with_findings = 0
+    for _ in range(10_000):
+        text = _text(rng)
+        expected = [(f.start, f.end) for f in GENERAL._scan(text, (), EMAIL_ONLY)]
+        found = _merge([(s, e, 0, "email") for s, e in find_emails(text, FILE_EXTENSION_TLDS)])
+        assert [(f.start, f.end) for f in found] == expected, text
+        with_findings += bool(expected)
+    assert with_findings > 500  # the generator does reach real emails
+
+
+def test_json_member_names_are_the_strings_followed_by_a_colon() -> None:
+    rng = random.Random(3)
+    for _ in range(2_000):
+        doc = {
+            rng.choice(["role", "a b", "x@y.com", ""]): [
+                {"k" * rng.randrange(1, 4): rng.choice(["v", "w: x", 3, None])}
+            ]
+            for _ in range(rng.randrange(0, 4))
+        }
+        text = json.dumps(doc, indent=rng.choice([None, 1]))
+        pieces = text.split('"')
+        expected = [
+            pieces[i]
+            for i in range(1, len(pieces) - 1, 2)
+            if pieces[i + 1].lstrip(" \t\n\r").startswith(":")
+        ]
+        assert json_member_names(text) == expected
+
+
+def _value(rng: random.Random) -> tuple[str, str]:
+    """A key and a value as agents write them: plain text, or JSON messages whose member
+    names may be ruled (an ignored key), secret-like, or hold an email themselves."""
+    email = f"{_local(rng)[:12] or 'jo'}@{rng.choice(['example.com', 'a.io', 'x.png'])}"
+    text = f"see {email} and {_text(rng)[:60]}"
+    if rng.random() < 0.5:
+        return rng.choice(["note", "gen_ai.tool.call.result", "api_key"]), text
+    name = rng.choice(["content", "gen_ai.tool.name", "password", email, "role"])
+    doc = json.dumps([{"role": "user", name: text, "n": rng.choice([1, 2.5, None])}])
+    if rng.random() < 0.1:
+        doc = doc.replace("2.5", "NaN")  # JSON to the lenient parser only
+    return "gen_ai.input.messages", doc
+
+
+def test_redact_value_is_the_same_with_the_native_finder() -> None:
+    rng = random.Random(11)
+    natively = 0
+    for _ in range(3_000):
+        key, value = _value(rng)
+        native_summary, general_summary = RedactionSummary(), RedactionSummary()
+        native = NATIVE.redact_value(key, value, native_summary, screened=EMAIL_ONLY)
+        general = GENERAL.redact_value(key, value, general_summary, screened=EMAIL_ONLY)
+        assert native == general, (key, value)
+        assert native_summary.to_attributes() == general_summary.to_attributes()
+        natively += NATIVE._redact_emails(key, value, None) is not None
+    assert natively > 1_000  # most values take the native path, the rest the general one
+
+
+def test_the_native_finder_stays_out_when_rules_or_drop_mode_concern_emails() -> None:
+    assert NATIVE._emails_only == EMAIL_ONLY
+    assert GENERAL._emails_only is None
+    assert Redactor(RedactionConfig(detector_modes={"email": "drop"}))._emails_only is None
