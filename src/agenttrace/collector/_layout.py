@@ -141,6 +141,7 @@ def matched_slots(
 # ends, the key's and the text's ranges, and the screen patterns that hit it (a bit each).
 Place = tuple[int, int, int, int, int, int, int]
 _SPAN_ATTRIBUTES_TAG = 0x4A
+_SPAN_ATTRIBUTES_TAG_BYTE = bytes((_SPAN_ATTRIBUTES_TAG,))
 
 
 def string_places(
@@ -552,7 +553,7 @@ def _python_string_value_edits(
     value_prefix = encode_varint(value_length)
     key_prefix = encode_varint(len(key))
     entry_length = 2 + len(key_prefix) + len(key) + len(value_prefix) + value_length
-    entry = (b"\x4a", encode_varint(entry_length), b"\x0a", key_prefix, key)
+    entry = (_SPAN_ATTRIBUTES_TAG_BYTE, encode_varint(entry_length), b"\x0a", key_prefix, key)
     header = b"".join((*entry, b"\x12", value_prefix, b"\x0a", text_prefix))
     same_start, same_end = _common_affixes(data[text_start:text_end], new)
     middle = new[same_start : len(new) - same_end]

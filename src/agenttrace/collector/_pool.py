@@ -189,18 +189,18 @@ class IngestPool:
         freed = self._slot_freed
         await freed.acquire()
         slot = self._free_slots.pop()
-        try:
-            _slot_view(slots, slot, len(body))[:] = body
-            future: Future[Outcome] = executor.submit(_prepare_slot, slot, len(body), fmt)
-        except BaseException:
-            self._free_slots.append(slot)
-            freed.release()
-            raise
-        loop = asyncio.get_running_loop()
 
         def release() -> None:
             self._free_slots.append(slot)
             freed.release()
+
+        try:
+            _slot_view(slots, slot, len(body))[:] = body
+            future: Future[Outcome] = executor.submit(_prepare_slot, slot, len(body), fmt)
+        except BaseException:
+            release()
+            raise
+        loop = asyncio.get_running_loop()
 
         def on_done(_: Future[Outcome]) -> None:
             # Freed when the worker is done with it, not when this caller stops waiting: a

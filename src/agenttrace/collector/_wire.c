@@ -320,6 +320,9 @@ static PyObject *layout(PyObject *module, PyObject *arg) {
  * order: slot kind (SLOT_ constants in _layout.py), index (attribute, event or link), index
  * within that event or link (its attribute), start, end. */
 #define SLOT_FIELDS 5
+enum { SLOT_KIND_AT, SLOT_INDEX_AT, SLOT_SUB_AT, SLOT_START_AT, SLOT_END_AT };
+/* The tag of an entry of Span.attributes (field 9, length-delimited). */
+#define SPAN_ATTRIBUTES_TAG 0x4A
 enum {
     SLOT_NAME, SLOT_TRACE_STATE, SLOT_STATUS, SLOT_ATTRIBUTE, SLOT_EVENT_NAME,
     SLOT_EVENT_ATTRIBUTE, SLOT_LINK_TRACE_STATE, SLOT_LINK_ATTRIBUTE
@@ -338,11 +341,11 @@ static int push_slot(Records *slots, int kind, int64_t index, int64_t sub, const
     }
     int64_t *slot = slots->items + slots->len;
     slots->len += SLOT_FIELDS;
-    slot[0] = kind;
-    slot[1] = index;
-    slot[2] = sub;
-    slot[3] = at->p - at->base;
-    slot[4] = at->end - at->base;
+    slot[SLOT_KIND_AT] = kind;
+    slot[SLOT_INDEX_AT] = index;
+    slot[SLOT_SUB_AT] = sub;
+    slot[SLOT_START_AT] = at->p - at->base;
+    slot[SLOT_END_AT] = at->end - at->base;
     return 0;
 }
 
@@ -521,7 +524,7 @@ static PyObject *string_value_edits(PyObject *module, PyObject *args) {
     header = PyBytes_FromStringAndSize(NULL, header_size);
     if (header == NULL) goto done;
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(header);
-    *out++ = 0x4A; /* span attributes */
+    *out++ = SPAN_ATTRIBUTES_TAG;
     out = put_varint(out, entry_length);
     *out++ = 0x0A; /* key */
     out = put_varint(out, key_length);
@@ -642,7 +645,6 @@ done:
 }
 
 /* string_places(data, start, end, hits, mark): see _layout.string_places. */
-#define SPAN_ATTRIBUTES_TAG 0x4A
 static PyObject *string_places(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer view, mark;
@@ -684,10 +686,10 @@ static PyObject *string_places(PyObject *module, PyObject *args) {
         Py_ssize_t low = 0, high = count;
         while (low < high) {
             Py_ssize_t middle = (low + high) / 2;
-            if (slots.items[middle * SLOT_FIELDS + 3] <= offset) low = middle + 1;
+            if (slots.items[middle * SLOT_FIELDS + SLOT_START_AT] <= offset) low = middle + 1;
             else high = middle;
         }
-        if (low > 0 && offset < slots.items[(low - 1) * SLOT_FIELDS + 4])
+        if (low > 0 && offset < slots.items[(low - 1) * SLOT_FIELDS + SLOT_END_AT])
             patterns[low - 1] |= (uint64_t)1 << pattern;
     }
     result = PyList_New(0);
@@ -695,16 +697,16 @@ static PyObject *string_places(PyObject *module, PyObject *args) {
     for (Py_ssize_t k = 0; k < count; k++) {
         if (!patterns[k]) continue;
         const int64_t *slot = slots.items + k * SLOT_FIELDS;
-        if (slot[0] != SLOT_ATTRIBUTE) goto take_apart;
-        Reader kv = {base, base + slot[3], base + slot[4]}, key, text;
+        if (slot[SLOT_KIND_AT] != SLOT_ATTRIBUTE) goto take_apart;
+        Reader kv = {base, base + slot[SLOT_START_AT], base + slot[SLOT_END_AT]}, key, text;
         if (!plain_string_entry(kv, &key, &text)) goto take_apart;
         /* The tag in front of the entry's length varint, found as _layout.field_start does. */
-        Py_ssize_t tag_at = (Py_ssize_t)slot[3] - 1;
+        Py_ssize_t tag_at = (Py_ssize_t)slot[SLOT_START_AT] - 1;
         while (tag_at > 0 && base[tag_at - 1] & 0x80) tag_at--;
         tag_at--;
         if (tag_at < 0 || base[tag_at] != SPAN_ATTRIBUTES_TAG) goto take_apart;
         PyObject *place = Py_BuildValue(
-            "(nnnnnnK)", tag_at, (Py_ssize_t)slot[4], (Py_ssize_t)(key.p - base),
+            "(nnnnnnK)", tag_at, (Py_ssize_t)slot[SLOT_END_AT], (Py_ssize_t)(key.p - base),
             (Py_ssize_t)(key.end - base), (Py_ssize_t)(text.p - base),
             (Py_ssize_t)(text.end - base), (unsigned long long)patterns[k]);
         if (place == NULL || PyList_Append(result, place) < 0) {

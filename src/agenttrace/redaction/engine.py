@@ -212,7 +212,11 @@ class Redactor:
         if not self.config.enabled:
             return value
         try:
-            if self._emails_only is not None and screened == self._emails_only:
+            if (
+                self._emails_only is not None
+                and screened == self._emails_only
+                and isinstance(value, str)
+            ):
                 redacted = self._redact_emails(key, value, summary)
                 if redacted is not None:
                     return redacted
@@ -220,7 +224,7 @@ class Redactor:
         except Exception:
             return self._internal_error("redact_value")
 
-    def _redact_emails(self, key: str, text: Any, summary: RedactionSummary | None) -> str | None:
+    def _redact_emails(self, key: str, text: str, summary: RedactionSummary | None) -> str | None:
         """What :meth:`_redact_attribute` returns for ``text``, whose only possible findings
         are emails, found natively; ``None`` where the general path must decide.
 
@@ -232,8 +236,7 @@ class Redactor:
         assert _find_emails is not None  # else no _emails_only
         assert _json_member_names is not None
         if (
-            not isinstance(text, str)
-            or "\\" in text
+            "\\" in text
             or self._decide(key, key) is not self._scan_decision
             or self._is_secret_key(key)
         ):
@@ -250,18 +253,9 @@ class Redactor:
         spans = _find_emails(text, FILE_EXTENSION_TLDS)
         if not spans:
             return text
-        pieces: list[str] = []
-        last = 0
-        for finding in _merge([(start, end, 0, "email") for start, end in spans]):
-            if summary is not None:
-                summary.add("email", key)
-            replacement = self._replacement("email", text[finding.start : finding.end])
-            assert replacement is not None  # drop mode takes the general path
-            pieces.append(text[last : finding.start])
-            pieces.append(replacement)
-            last = finding.end
-        pieces.append(text[last:])
-        return "".join(pieces)
+        findings = _merge([(start, end, 0, "email") for start, end in spans])
+        redacted: str = self._replace_findings(text, findings, summary, key, True)  # no drop mode
+        return redacted
 
     def rules_cover_whole_value(self, key: str) -> bool:
         """True when the key alone can change any value under ``key`` (block, secret-like key).
@@ -493,6 +487,16 @@ class Redactor:
         findings = self._find(text, decision.allows, screened)
         if not findings:
             return text
+        return self._replace_findings(text, findings, summary, where, drop_all)
+
+    def _replace_findings(
+        self,
+        text: str,
+        findings: Sequence[Finding],
+        summary: RedactionSummary | None,
+        where: str | None,
+        drop_all: bool,
+    ) -> Any:
         pieces: list[str] = []
         last = 0
         for finding in findings:
