@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import random
 
-from agenttrace.redaction import RedactionConfig, RedactionSummary, Redactor
-from agenttrace.redaction._emails import find_emails, json_member_names
+from agenttrace.redaction import RedactionConfig, RedactionSummary, Redactor, _jsonio
+from agenttrace.redaction._emails import find_emails, json_member_names, redact_emails
 from agenttrace.redaction._validators import FILE_EXTENSION_TLDS
 from agenttrace.redaction.engine import _merge
 
@@ -76,6 +76,68 @@ def test_json_member_names_are_the_strings_followed_by_a_colon() -> None:
         assert json_member_names(text) == expected
 
 
+def _json_like(rng: random.Random) -> str:
+    """JSON and near-JSON: numbers at the edges of finite, deep nesting, control characters,
+    surrogates, lenient-only literals, truncation, trailing text, odd whitespace."""
+
+    def value(depth: int) -> object:
+        roll = rng.random()
+        if depth > 70 or roll < 0.3:
+            return rng.choice(
+                [1, -0.5, 10 ** rng.randrange(1, 400), 1.5e300, None, True, "a@b.com", "x\u00e9"]
+            )
+        if roll < 0.65:
+            return [value(depth + 1) for _ in range(rng.randrange(0, 3))]
+        return {rng.choice(["k", "x@y.com", "é"]): value(depth + 1) for _ in range(2)}
+
+    text = json.dumps(value(0), ensure_ascii=False)
+    if rng.random() < 0.5:
+        text = "[" * rng.randrange(60, 70) + text + "]" * rng.randrange(60, 70)
+    mutation = rng.randrange(12)
+    if mutation == 0:
+        text = text.replace("1", "1e400", 1)
+    elif mutation == 1:
+        text = text.replace("1", "1E-05", 1)
+    elif mutation == 2:
+        text = text.replace("a@b", "a\tb", 1)
+    elif mutation == 3:
+        text = text.replace("a@b", "a\x01b", 1)
+    elif mutation == 4:
+        text = text.replace("é", "\ud800", 1)
+    elif mutation == 5:
+        text = text.replace("null", "NaN", 1)
+    elif mutation == 6:
+        text = text[: rng.randrange(len(text) + 1)]
+    elif mutation == 7:
+        text += rng.choice([" x", ",", " \n", "\u2003"])
+    elif mutation == 8:
+        text = rng.choice(["\u2003", " ", "\r\n"]) + text + rng.choice(["\u00a0", "\t", ""])
+    elif mutation == 9:
+        text = text.replace(", ", ",\n  ").replace(": ", " :")
+    return text
+
+
+def test_redact_emails_certifies_only_json_orjson_reads_and_names_its_members() -> None:
+    rng = random.Random(5)
+    verdicts = {0: 0, 1: 0, 2: 0}
+    for _ in range(4_000):
+        text = _json_like(rng)
+        result = redact_emails(text, FILE_EXTENSION_TLDS, "[E]", True)
+        if result is None:
+            assert "\\" in text
+            continue
+        state, names, _, _ = result
+        verdicts[state] += 1
+        json_like = _jsonio.may_be_json(text)
+        assert (state != 0) == json_like, text
+        if state == 1:
+            assert _jsonio.is_strict_json(text), text
+            assert names == json_member_names(text), text
+        else:
+            assert names is None
+    assert min(verdicts.values()) > 100  # every verdict is reached
+
+
 def _value(rng: random.Random) -> tuple[str, str]:
     """A key and a value as agents write them: plain text, or JSON messages whose member
     names may be ruled (an ignored key), secret-like, or hold an email themselves."""
@@ -87,7 +149,11 @@ def _value(rng: random.Random) -> tuple[str, str]:
     doc = json.dumps([{"role": "user", name: text, "n": rng.choice([1, 2.5, None])}])
     if rng.random() < 0.1:
         doc = doc.replace("2.5", "NaN")  # JSON to the lenient parser only
-    return "gen_ai.input.messages", doc
+    elif rng.random() < 0.1:
+        doc = "[" * 70 + doc + "]" * 70  # deeper than the native check certifies
+    elif rng.random() < 0.1:
+        doc = doc.replace("2.5", "25e-1") + " "
+    return rng.choice(["gen_ai.input.messages", "note"]), doc
 
 
 def test_redact_value_is_the_same_with_the_native_finder() -> None:
@@ -108,3 +174,5 @@ def test_the_native_finder_stays_out_when_rules_or_drop_mode_concern_emails() ->
     assert NATIVE._emails_only == EMAIL_ONLY
     assert GENERAL._emails_only is None
     assert Redactor(RedactionConfig(detector_modes={"email": "drop"}))._emails_only is None
+    hashed = RedactionConfig(detector_modes={"email": "hash"}, hash_key=b"k" * 32)
+    assert Redactor(hashed)._emails_only is None

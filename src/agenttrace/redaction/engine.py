@@ -38,13 +38,17 @@ from agenttrace.redaction.detectors import (
 )
 from agenttrace.redaction.summary import RedactionSummary
 
-_find_emails: Callable[[str, frozenset[str]], list[tuple[int, int]]] | None
+_redact_emails: (
+    Callable[[str, frozenset[str], str, bool], tuple[int, list[str] | None, str, int] | None] | None
+)
 _json_member_names: Callable[[str], list[str]] | None
 try:  # optional C accelerator (setup.py); without it every value takes the general path
-    from agenttrace.redaction._emails import find_emails as _find_emails
     from agenttrace.redaction._emails import json_member_names as _json_member_names
+    from agenttrace.redaction._emails import redact_emails as _redact_emails
 except ImportError:  # pragma: no cover - built wherever a C compiler is available
-    _find_emails = _json_member_names = None
+    _redact_emails = _json_member_names = None
+# The native email redactor's verdict on a JSON-like text it could not certify (_emails.c).
+_JSON_UNDECIDED = 2
 
 logger = logging.getLogger("agenttrace.redaction")
 
@@ -125,15 +129,15 @@ class Redactor:
         self._gate: HyperscanGate | None = None
         self._gate_loaded = not self.config.accelerate
         # The screened set of a value whose only possible findings are emails, when the native
-        # email finder may redact it (no allow rule applies to emails, and they are not
-        # dropped: drop mode and allow rules stay with the general path).
+        # email redactor may redact it (emails masked, and no allow rule applies to them: hash
+        # and drop modes and allow rules stay with the general path).
         names = [d.name for d in self.detectors]
         self._emails_only: frozenset[int] | None = None
+        self._email_marker = self._mask_markers.get("email", "")
         if (
-            _find_emails is not None
+            _redact_emails is not None
             and self.config.accelerate
-            and "email" in names
-            and self.config.mode_for("email") != "drop"
+            and self._email_marker
             and not any(
                 rule.types is None or "email" in rule.types
                 for rule in (*self._global_allows, *self._scoped_allows)
@@ -226,35 +230,31 @@ class Redactor:
 
     def _redact_emails(self, key: str, text: str, summary: RedactionSummary | None) -> str | None:
         """What :meth:`_redact_attribute` returns for ``text``, whose only possible findings
-        are emails, found natively; ``None`` where the general path must decide.
+        are emails, found and masked natively; ``None`` where the general path must decide.
 
         Without backslashes, what the JSON path finds string by string equals what a scan of
         the whole text finds, as no email spans a quote; that holds unless a member name is
         ruled, secret-like or holds a finding (the tree walk then decides), or the text is
         JSON only to the lenient parser (which would format it anew).
         """
-        assert _find_emails is not None  # else no _emails_only
+        assert _redact_emails is not None  # else no _emails_only
         assert _json_member_names is not None
-        if (
-            "\\" in text
-            or self._decide(key, key) is not self._scan_decision
-            or self._is_secret_key(key)
-        ):
+        if self._decide(key, key) is not self._scan_decision or self._is_secret_key(key):
             return None
-        if (
-            (key in self._json_keys or _jsonio.looks_like_json(text))
-            and _jsonio.may_be_json(text)
-            and not (
-                _jsonio.is_strict_json(text)
-                and all(map(self._plain_member_name, _json_member_names(text)))
-            )
-        ):
+        result = _redact_emails(
+            text, FILE_EXTENSION_TLDS, self._email_marker, key in self._json_keys
+        )
+        if result is None:  # a backslash: JSON escapes are the general path's
             return None
-        spans = _find_emails(text, FILE_EXTENSION_TLDS)
-        if not spans:
-            return text
-        findings = _merge([(start, end, 0, "email") for start, end in spans])
-        redacted: str = self._replace_findings(text, findings, summary, key, True)  # no drop mode
+        state, names, redacted, findings = result
+        if state == _JSON_UNDECIDED:
+            if not _jsonio.is_strict_json(text):
+                return None
+            names = _json_member_names(text)
+        if names is not None and not all(map(self._plain_member_name, names)):
+            return None
+        if findings and summary is not None:
+            summary.add("email", key, findings)
         return redacted
 
     def rules_cover_whole_value(self, key: str) -> bool:
