@@ -154,7 +154,7 @@ async def wait_rows(store: Path, count: int, timeout: float = 20.0) -> dict[str,
 
 def process_checking_bytes(processor: Any, request: Any) -> Any:
     """Run a processor as the collector does (``process_encoded`` on the request's bytes): the
-    bytes it hands on must be the request it returns. Returns the processed request: the
+    bytes it hands on (with any pending fields) must be the request it returns. Returns the processed request: the
     message changed in place, or parsed from the bytes if the processor left it behind."""
     from agenttrace.collector._layout import EncodedRequest
     from agenttrace.collector.processors.base import STALE
@@ -164,8 +164,8 @@ def process_checking_bytes(processor: Any, request: Any) -> Any:
     )
     if result is STALE:
         assert encoded is not None
-        return type(request).FromString(encoded.data)
+        return type(request).FromString(encoded.complete().data)
     assert result is request
     if encoded is not None:
-        assert type(request).FromString(encoded.data) == request
+        assert type(request).FromString(encoded.complete().data) == request
     return request

@@ -367,15 +367,24 @@ class EncodedRequest:
     the same bytes instead of serializing the request again.
     """
 
-    __slots__ = ("_layout", "_spans", "data", "edits_of")
+    __slots__ = ("_layout", "_spans", "appended", "data", "edits_of")
 
     def __init__(
-        self, data: bytes, edits_of: tuple[bytes, Edits] | None = None, spans: int | None = None
+        self,
+        data: bytes,
+        edits_of: tuple[bytes, Edits] | None = None,
+        spans: int | None = None,
+        appended: Mapping[tuple[int, int], bytes] | None = None,
     ) -> None:
         self.data = data
         # (earlier bytes, edits): these bytes are ``apply_edits`` of those, which is cheaper to
         # send to another process than the bytes when the other process holds the earlier ones.
         self.edits_of = edits_of
+        # Encoded fields still to append to scope_spans (by resource_spans and scope_spans
+        # index): the request is ``data`` with them, spliced in by the next ``with_units`` or by
+        # ``complete``. A processor that only adds such fields (normalize's schema URL) thus
+        # costs no splice, and the next one no new layout.
+        self.appended = appended or {}
         self._layout: Layout | None = None
         self._spans = spans
 
@@ -401,8 +410,9 @@ class EncodedRequest:
         """These bytes with the units ``contents`` names (layout indices) holding new message
         bytes, or changed by edits (offsets in these bytes, inside the unit's message),
         ``scope_spans_fields`` (encoded fields, by resource_spans and scope_spans index)
-        appended to those scope_spans, and the lengths of the messages around them fixed: the
-        request a processor changed in a few places, without serializing it whole.
+        appended to those scope_spans after the pending ones, and the lengths of the messages
+        around them fixed: the request a processor changed in a few places, without
+        serializing it whole.
 
         ``None`` when a resource or scope to replace occurs twice in its message: the runtime
         merged the occurrences when it parsed them, so replacing one would leave the other.
@@ -429,7 +439,9 @@ class EncodedRequest:
                 edits.extend(content)
             parent = (r, -1 if kind == RESOURCE else s)
             grown[parent] = grown.get(parent, 0) + len(length) + size - (end - length_at)
-        appended = scope_spans_fields or {}
+        appended = dict(self.appended)
+        for place, fields in (scope_spans_fields or {}).items():
+            appended[place] = appended.get(place, b"") + fields
         for place, fields in appended.items():
             grown[place] = grown.get(place, 0) + len(fields)
         for r, (length_at, start, end, scopes) in enumerate(_containers(data)):
@@ -454,6 +466,24 @@ class EncodedRequest:
         origin, earlier = self.edits_of
         composed = compose_edits(earlier, edits, len(origin))
         return EncodedRequest(spliced, (origin, composed), self.spans)
+
+    def with_appended(self, scope_spans_fields: Mapping[tuple[int, int], bytes]) -> EncodedRequest:
+        """This request with ``scope_spans_fields`` appended to those scope_spans: the same
+        bytes and layout, the fields pending (see ``appended``)."""
+        appended = dict(self.appended)
+        for place, fields in scope_spans_fields.items():
+            appended[place] = appended.get(place, b"") + fields
+        request = EncodedRequest(self.data, self.edits_of, self._spans, appended)
+        request._layout = self._layout
+        return request
+
+    def complete(self) -> EncodedRequest:
+        """This request with no fields pending: its ``data`` is the whole request."""
+        if not self.appended:
+            return self
+        spliced = self.with_units({})
+        assert spliced is not None  # only a unit to replace can make a splice impossible
+        return spliced
 
     def _occurrences(self, kind: int, r: int, s: int) -> int:
         """How often the resource (``kind`` RESOURCE) or scope of a message occurs in it."""

@@ -144,10 +144,11 @@ def run_processors(
     the returned bytes) and, unless a processor left the bytes behind, the request's bytes."""
     for processor in processors:
         process_encoded = getattr(processor, "process_encoded", None)
-        if request is STALE and not (
-            process_encoded is not None and getattr(processor, "handles_stale", False)
-        ):
+        handles_stale = process_encoded is not None and getattr(processor, "handles_stale", False)
+        if request is STALE and not handles_stale:
             request = as_message(request, encoded)
+        if encoded is not None and not handles_stale:
+            encoded = encoded.complete()
         if process_encoded is not None:
             if encoded is None:
                 encoded = EncodedRequest(request.SerializeToString())
@@ -224,6 +225,7 @@ def prepare_request(body: bytes, fmt: str, processors: Sequence[Processor]) -> P
         return Prepared(None, None, spans, 0, result)
     if encoded is None:
         return Prepared(processed.SerializeToString(), processed, spans, kept, result)
+    encoded = encoded.complete()
     # Bytes no processor changed are logged as received, skipping a re-encode.
     edits = encoded.edits_of[1] if encoded.edits_of and encoded.edits_of[0] is body else None
     return Prepared(encoded.data, processed, spans, kept, result, edits)
@@ -319,7 +321,7 @@ class Ingest:
             released = as_message(released, encoded)
         if released is None or not (kept := span_count(released)):
             return Prepared(None, None, 0, 0, ExportResult())
-        payload = encoded.data if encoded is not None else released.SerializeToString()
+        payload = encoded.complete().data if encoded is not None else released.SerializeToString()
         return Prepared(payload, released, kept, kept, ExportResult())
 
     def _prepare(self, body: bytes, fmt: str, protocol: str) -> Prepared:

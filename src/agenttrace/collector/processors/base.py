@@ -42,7 +42,9 @@ Contract for implementers:
   only the bytes (then new ones), it may return :data:`STALE` in place of the request: the
   collector parses the bytes if anything after it needs the message. A processor that declares
   ``handles_stale = True`` is handed :data:`STALE` as it is, and calls :func:`as_message` only
-  if it needs the message after all (most requests then skip a second parse).
+  if it needs the message after all (most requests then skip a second parse). It is also
+  handed bytes with scope_spans fields still pending (``EncodedRequest.appended``, folded in by
+  its ``with_units``); any other processor gets them spliced in first.
 * With ``receivers.workers`` > 1 every worker process builds its own instance from the same
   config, so ``process`` must not depend on earlier requests. A processor that does (tail
   sampling holds spans until their trace completes) declares ``stateful = True`` and the
@@ -83,7 +85,7 @@ def as_message(request: Any, encoded: Any) -> Any:
     if request is STALE:
         from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-        return trace_service_pb2.ExportTraceServiceRequest.FromString(encoded.data)
+        return trace_service_pb2.ExportTraceServiceRequest.FromString(encoded.complete().data)
     return request
 
 

@@ -267,8 +267,9 @@ class NormalizeProcessor:
                 span = request.resource_spans[r].scope_spans[s].spans[i]
                 if self._normalize_span(span):
                     contents[index] = span.SerializeToString()
-        if not contents and not appended:
-            return request, encoded
+        if not contents:
+            # The schema URL alone waits for the next splice (or the WAL's bytes).
+            return request, encoded.with_appended(appended) if appended else encoded
         return request, encoded.with_units(contents, appended)
 
     def _normalize_span(self, span: Any) -> bool:
