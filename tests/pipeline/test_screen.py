@@ -5,7 +5,12 @@ from __future__ import annotations
 from pipeline_helpers import build_request
 
 from agenttrace.collector._layout import SPAN, EncodedRequest
-from agenttrace.collector.processors._screen import ByteScreen, attribute_key, literal
+from agenttrace.collector.processors._screen import (
+    ByteScreen,
+    attribute_key,
+    literal,
+    share_scans,
+)
 
 
 def _request(*attributes: dict) -> EncodedRequest:
@@ -54,3 +59,25 @@ def test_the_empty_screen_passes_every_unit_without_offsets() -> None:
     units = ByteScreen([]).units(encoded)
     assert list(units) == list(range(len(encoded.layout)))
     assert all(hits == [] for hits in units.values())
+
+
+class _Screened:
+    def __init__(self, screen: ByteScreen) -> None:
+        self.byte_screen = screen
+
+
+def test_shared_screens_find_what_each_finds_alone_as_the_bytes_change() -> None:
+    def screens() -> list[ByteScreen]:
+        return [ByteScreen([literal("alpha"), literal("beta")]), ByteScreen([literal("beta")])]
+
+    alone, shared = screens(), screens()
+    share_scans([_Screened(s) for s in shared] + [object()])  # a processor without a screen
+    requests = [
+        _request({"a": "alpha beta"}, {"b": "beta"}),
+        _request({"a": "no match"}, {"b": "alphabet"}),
+    ]
+    for encoded in [*requests, requests[0]]:
+        for own, together in zip(alone, shared, strict=True):
+            assert together.units(encoded) == own.units(encoded)
+    assert shared[1].units(requests[1]) == {}
+    assert list(shared[0].units(requests[1])) == [3]  # resource, scope, span, span "alphabet"

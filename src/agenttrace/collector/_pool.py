@@ -74,9 +74,11 @@ def _start_worker(entries: Sequence[ProcessorEntry], slots_name: str | None) -> 
     # The processors package registers every processor type; the service's imports (gRPC,
     # aiohttp) are left out to keep each worker small.
     import agenttrace.collector.processors  # noqa: F401
+    from agenttrace.collector.processors._screen import share_scans
     from agenttrace.collector.processors.base import build_processor
 
     _processors[:] = [build_processor(*entry) for entry in entries]
+    share_scans(_processors)
     _slots[:] = [] if slots_name is None else [SharedMemory(name=slots_name)]
 
 

@@ -38,6 +38,7 @@ from agenttrace.collector.grpc_receiver import GrpcReceiver
 from agenttrace.collector.http_receiver import HttpReceiver, make_runner
 from agenttrace.collector.ingest import Admission, Ingest, read_rss_bytes
 from agenttrace.collector.metrics import CollectorMetrics
+from agenttrace.collector.processors._screen import share_scans
 from agenttrace.collector.processors.base import Forwarder, Processor, build_processor
 from agenttrace.collector.publisher import PublisherSettings, SegmentPublisher
 from agenttrace.collector.wal import Wal
@@ -91,6 +92,7 @@ def build_pipeline(config: CollectorConfig) -> Pipeline:
         else:
             pipeline.processors.append(built)
             pipeline.processor_entries.append(spec)
+    share_scans(pipeline.processors)
     return pipeline
 
 

@@ -29,19 +29,13 @@ class ByteScreen:
     bytes)."""
 
     def __init__(self, patterns: Sequence[bytes]) -> None:
+        self._patterns = list(patterns)
         self._database: Any = None
         self._scratch: Any = None
+        self._shared: tuple[_SharedScan, int] | None = None  # see share_scans
         self._pass_all = not patterns
         if patterns and hyperscan is not None:
-            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            database.compile(
-                expressions=list(patterns),
-                ids=list(range(len(patterns))),
-                elements=len(patterns),
-                flags=[hyperscan.HS_FLAG_DOTALL] * len(patterns),
-            )
-            self._database = database
-            self._scratch = hyperscan.Scratch(database)
+            self._database, self._scratch = _compile(self._patterns)
         elif patterns:
             self._pass_all = True  # no engine: let everything through, the precise path decides
 
@@ -56,14 +50,75 @@ class ByteScreen:
         layout = encoded.layout
         if self._pass_all:
             return {index: [] for index in range(len(layout))}
-        hits: list[tuple[int, int]] = []
-        self._database.scan(
-            encoded.data,
-            match_event_handler=lambda pattern, _s, end, _f, _c: hits.append((end - 1, pattern)),
-            scratch=self._scratch,
-        )
+        if self._shared is not None:
+            shared, member = self._shared
+            hits = shared.hits(encoded.data)[member]
+        else:
+            hits = []
+            self._database.scan(
+                encoded.data,
+                match_event_handler=lambda pattern, _s, end, _f, _c: hits.append(
+                    (end - 1, pattern)
+                ),
+                scratch=self._scratch,
+            )
         found = layout.units_at(hits)
         return {index: found[index] for index in sorted(found)}
+
+
+def share_scans(processors: Sequence[Any]) -> None:
+    """Let the byte screens of one pipeline's processors (their ``byte_screen``) share one
+    Hyperscan pass per request: the first to screen a request's bytes scans them for every
+    screen's patterns at once, and the next ones take their matches from that pass while they
+    get the same bytes object, which is the common case (a processor that changed nothing, or
+    only left fields pending, hands on the bytes it got)."""
+    screens = [getattr(processor, "byte_screen", None) for processor in processors]
+    members = [s for s in screens if isinstance(s, ByteScreen) and s._database is not None]
+    if len(members) < 2:
+        return
+    shared = _SharedScan([screen._patterns for screen in members])
+    for index, screen in enumerate(members):
+        screen._shared = (shared, index)
+
+
+class _SharedScan:
+    """The matches of several screens' patterns in the last bytes scanned, per screen."""
+
+    def __init__(self, pattern_lists: Sequence[Sequence[bytes]]) -> None:
+        # Pattern ids of the shared database, as (screen, its own pattern index).
+        self._owners = [
+            (member, index)
+            for member, patterns in enumerate(pattern_lists)
+            for index in range(len(patterns))
+        ]
+        self._database, self._scratch = _compile([p for ps in pattern_lists for p in ps])
+        self._members = len(pattern_lists)
+        self._data: bytes | None = None
+        self._hits: list[list[tuple[int, int]]] = []
+
+    def hits(self, data: bytes) -> list[list[tuple[int, int]]]:
+        if data is not self._data:
+            hits: list[list[tuple[int, int]]] = [[] for _ in range(self._members)]
+            owners = self._owners
+
+            def on_match(pattern: int, _start: int, end: int, _flags: int, _context: Any) -> None:
+                member, index = owners[pattern]
+                hits[member].append((end - 1, index))
+
+            self._database.scan(data, match_event_handler=on_match, scratch=self._scratch)
+            self._data, self._hits = data, hits
+        return self._hits
+
+
+def _compile(patterns: Sequence[bytes]) -> tuple[Any, Any]:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=list(patterns),
+        ids=list(range(len(patterns))),
+        elements=len(patterns),
+        flags=[hyperscan.HS_FLAG_DOTALL] * len(patterns),
+    )
+    return database, hyperscan.Scratch(database)
 
 
 def literal(text: str) -> bytes:

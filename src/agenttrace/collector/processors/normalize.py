@@ -238,7 +238,7 @@ class NormalizeProcessor:
             if not self._flattened.match(key)
         }
         # Only a detect key or a flattened prefix can make a dialect active.
-        self._screen = ByteScreen(
+        self.byte_screen = ByteScreen(
             [attribute_key(k) for k in (*detects, *self._list_forms)]
             + [literal(p) for p in self._prefixes]
         )
@@ -261,7 +261,7 @@ class NormalizeProcessor:
         # them, and only the spans it flags are taken apart.
         layout = encoded.layout
         contents: dict[int, bytes] = {}
-        for index in self._screen.units(encoded):
+        for index in self.byte_screen.units(encoded):
             kind, r, s, i = layout.unit(index)[:4]
             if kind == SPAN:
                 span = request.resource_spans[r].scope_spans[s].spans[i]

@@ -221,7 +221,9 @@ class RedactionProcessor:
         self._enabled = config.redaction.enabled
         # The screen's first patterns are the detectors', in the engine's order.
         self._detector_count = len(self._redactor.detectors)
-        self._screen = ByteScreen([] if config.redaction.block else screen_patterns(self._redactor))
+        self.byte_screen = ByteScreen(
+            [] if config.redaction.block else screen_patterns(self._redactor)
+        )
         self._forced_keys: dict[str, bool] = {}
         self._summary_cache: dict[tuple[Any, ...], bytes] = {}
         self._screened_masks: dict[int, frozenset[int] | None] = {}
@@ -243,7 +245,7 @@ class RedactionProcessor:
         edited_in_bytes: dict[int, Edits] = {}  # spans whose messages were left behind
         layout = encoded.layout
         data = encoded.data
-        for index, hits in self._screen.units(encoded).items():
+        for index, hits in self.byte_screen.units(encoded).items():
             record = layout.unit(index)
             kind, r, s, i = record[:4]
             if kind == SPAN and hits:  # the common case: no message touched unless needed
