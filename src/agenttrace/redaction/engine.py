@@ -49,6 +49,8 @@ except ImportError:  # pragma: no cover - built wherever a C compiler is availab
     _redact_emails = _json_member_names = None
 # The native email redactor's verdict on a JSON-like text it could not certify (_emails.c).
 _JSON_UNDECIDED = 2
+# How values under a key reach the native email path (Redactor._email_route).
+_GENERAL_PATH, _PLAIN_KEY, _JSON_KEY = 0, 1, 2
 
 logger = logging.getLogger("agenttrace.redaction")
 
@@ -123,6 +125,7 @@ class Redactor:
         self._decisions: dict[tuple[str, str], _Decision] = {}
         self._member_secret_types: dict[str, bool] = {}
         self._plain_names: dict[str, bool] = {}
+        self._email_routes: dict[str, int] = {}
         self._short_findings: dict[str, tuple[Finding, ...]] = {}
         self._keywords = tuple(dict.fromkeys(k for d in self.detectors for k in d.keywords))
         self._signatures = tuple(dict.fromkeys(s for d in self.detectors for s in d.signatures))
@@ -239,11 +242,15 @@ class Redactor:
         """
         assert _redact_emails is not None  # else no _emails_only
         assert _json_member_names is not None
-        if self._decide(key, key) is not self._scan_decision or self._is_secret_key(key):
+        route = self._email_routes.get(key)
+        if route is None:
+            route = self._email_route(key)
+            if len(self._email_routes) > _DECISION_CACHE_SIZE:
+                self._email_routes.clear()
+            self._email_routes[key] = route
+        if route == _GENERAL_PATH:
             return None
-        result = _redact_emails(
-            text, FILE_EXTENSION_TLDS, self._email_marker, key in self._json_keys
-        )
+        result = _redact_emails(text, FILE_EXTENSION_TLDS, self._email_marker, route == _JSON_KEY)
         if result is None:  # a backslash: JSON escapes are the general path's
             return None
         state, names, redacted, findings = result
@@ -256,6 +263,13 @@ class Redactor:
         if findings and summary is not None:
             summary.add("email", key, findings)
         return redacted
+
+    def _email_route(self, key: str) -> int:
+        """Whether values under ``key`` may take the native email path, and how it reads them:
+        a ruled or secret-like key leaves them to the general path."""
+        if self._decide(key, key) is not self._scan_decision or self._is_secret_key(key):
+            return _GENERAL_PATH
+        return _JSON_KEY if key in self._json_keys else _PLAIN_KEY
 
     def rules_cover_whole_value(self, key: str) -> bool:
         """True when the key alone can change any value under ``key`` (block, secret-like key).

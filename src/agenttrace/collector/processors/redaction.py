@@ -374,25 +374,30 @@ class RedactionProcessor:
         self._counters["candidates"] += len(places)
         summary = RedactionSummary()
         edits: Edits = []
+        redact_value = self._redactor.redact_value
         for tag_at, content_end, key_start, key_end, text_start, text_end, patterns in places:
-            screened = self._screened_of(patterns)
-            key = data[key_start:key_end].decode()
-            old = data[text_start:text_end]
-            found_before = summary.count
+            old = data[text_start:text_end].decode()
             # Every finding of one value is summarised under its key.
-            redacted = self._redactor.redact_value(key, old.decode(), summary, screened=screened)
-            self._counters["findings"] += summary.count - found_before
+            redacted = redact_value(
+                data[key_start:key_end].decode(),
+                old,
+                summary,
+                screened=self._screened_of(patterns),
+            )
+            if redacted is old:  # the usual way of saying "unchanged"
+                continue
             if redacted is DROP:
                 self._counters["values_dropped"] += 1
                 edits.append((tag_at, content_end, b""))
                 continue
             new = redacted.encode()
-            if new == old:
+            if new == data[text_start:text_end]:
                 continue
             edits += string_value_edits(
                 data, tag_at, (key_start, key_end, text_start, text_end), new
             )
         if summary:
+            self._counters["findings"] += summary.count
             self._counters["spans_redacted"] += 1
             edits.append((span_end, span_end, self._encoded_summary(summary, SPAN)))
         return edits
@@ -404,10 +409,12 @@ class RedactionProcessor:
 
     def _screened_of(self, mask: int) -> frozenset[int] | None:
         """:meth:`_screened` of the patterns whose bits ``mask`` sets."""
-        if mask not in self._screened_masks:
+        try:
+            return self._screened_masks[mask]
+        except KeyError:
             patterns = {bit for bit in range(mask.bit_length()) if mask >> bit & 1}
-            self._screened_masks[mask] = self._screened(patterns)
-        return self._screened_masks[mask]
+            screened = self._screened_masks[mask] = self._screened(patterns)
+            return screened
 
     def _gather_matched(
         self,
