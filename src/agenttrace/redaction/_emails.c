@@ -27,6 +27,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+#include <string.h>
 
 #define WINDOW_BEFORE 64 /* Detector.window of "email" */
 #define WINDOW_AFTER 300
@@ -332,9 +334,23 @@ static void merge_overlaps(Spans *spans) {
 #define MAX_DEPTH 64
 #define MAX_NUMBER_LENGTH 100
 
+#define ONES 0x0101010101010101ULL
+#define HIGH_BITS 0x8080808080808080ULL
+/* Whether any byte of ``word`` is below ``limit`` (at most 128), or zero (bit tricks). */
+static inline uint64_t has_byte_below(uint64_t word, uint64_t limit) {
+    return (word - ONES * limit) & ~word & HIGH_BITS;
+}
+static inline uint64_t has_zero_byte(uint64_t word) { return (word - ONES) & ~word & HIGH_BITS; }
+
 static inline int json_space(Py_UCS4 c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 static Py_ssize_t skip_space(const Text *t, Py_ssize_t i) {
+    if (t->kind == PyUnicode_1BYTE_KIND) { /* the usual text: no per-character kind switch */
+        const Py_UCS1 *data = t->data;
+        while (i < t->length && json_space(data[i]))
+            i++;
+        return i;
+    }
     while (i < t->length && json_space(at(t, i)))
         i++;
     return i;
@@ -342,6 +358,23 @@ static Py_ssize_t skip_space(const Text *t, Py_ssize_t i) {
 
 /* The index after the string opening at ``i``, or -1. */
 static Py_ssize_t json_string(const Text *t, Py_ssize_t i) {
+    if (t->kind == PyUnicode_1BYTE_KIND) { /* no surrogates in one-byte text */
+        const Py_UCS1 *data = t->data;
+        /* Eight characters at a time while none is a quote or a control character. */
+        for (i++; i + 8 <= t->length; i += 8) {
+            uint64_t word;
+            memcpy(&word, data + i, 8);
+            if (has_byte_below(word, 0x20) | has_zero_byte(word ^ (ONES * '"')))
+                break;
+        }
+        for (; i < t->length; i++) {
+            if (data[i] == '"')
+                return i + 1;
+            if (data[i] < 0x20)
+                return -1;
+        }
+        return -1;
+    }
     for (i++; i < t->length; i++) {
         Py_UCS4 c = at(t, i);
         if (c == '"')
