@@ -14,7 +14,7 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --quiet --user "uv==$(UV_VERSION)" && $(PYTHON) -m uv venv --seed $(VENV); }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(STAMP): $(BIN)/uv requirements/lock.txt pyproject.toml setup.py src/agenttrace/store/_otlp_columns.c src/agenttrace/collector/_wire.c
+$(STAMP): $(BIN)/uv requirements/lock.txt pyproject.toml setup.py $(wildcard src/agenttrace/*/*.c)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/lock.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)

@@ -33,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from agenttrace.collector.ingest import prepare_request
 from agenttrace.collector.processors._otlp import set_value, to_python
+from agenttrace.collector.processors._screen import share_scans
 from agenttrace.collector.processors.base import build_processor
 
 # The collector benchmark's pipelines, with keep-all sampling (a pass-through) as well.
@@ -89,10 +90,13 @@ def _add(span: Any, key: str, value: Any) -> None:
 
 
 def _chain(entries: list[dict[str, Any]]) -> list[Any]:
-    return [
+    """The processors as the collector builds them (their byte screens share one scan)."""
+    processors = [
         build_processor(e["type"], e["type"], {k: v for k, v in e.items() if k != "type"}, "bench")
         for e in entries
     ]
+    share_scans(processors)
+    return processors
 
 
 def run_path(bodies: list[bytes], processors: list[Any]) -> float:
