@@ -76,6 +76,18 @@ def test_json_member_names_are_the_strings_followed_by_a_colon() -> None:
         assert json_member_names(text) == expected
 
 
+# Replacements that make JSON non-finite, exponent-formed, control-charactered, surrogate-holding
+# or lenient-only.
+_MUTATIONS = [
+    ("1", "1e400"),
+    ("1", "1E-05"),
+    ("a@b", "a\tb"),
+    ("a@b", "a\x01b"),
+    ("é", "\ud800"),
+    ("null", "NaN"),
+]
+
+
 def _json_like(rng: random.Random) -> str:
     """JSON and near-JSON: numbers at the edges of finite, deep nesting, control characters,
     surrogates, lenient-only literals, truncation, trailing text, odd whitespace."""
@@ -94,18 +106,9 @@ def _json_like(rng: random.Random) -> str:
     if rng.random() < 0.5:
         text = "[" * rng.randrange(60, 70) + text + "]" * rng.randrange(60, 70)
     mutation = rng.randrange(12)
-    if mutation == 0:
-        text = text.replace("1", "1e400", 1)
-    elif mutation == 1:
-        text = text.replace("1", "1E-05", 1)
-    elif mutation == 2:
-        text = text.replace("a@b", "a\tb", 1)
-    elif mutation == 3:
-        text = text.replace("a@b", "a\x01b", 1)
-    elif mutation == 4:
-        text = text.replace("é", "\ud800", 1)
-    elif mutation == 5:
-        text = text.replace("null", "NaN", 1)
+    if mutation < len(_MUTATIONS):
+        old, new = _MUTATIONS[mutation]
+        text = text.replace(old, new, 1)
     elif mutation == 6:
         text = text[: rng.randrange(len(text) + 1)]
     elif mutation == 7:

@@ -439,9 +439,7 @@ class EncodedRequest:
                 edits.extend(content)
             parent = (r, -1 if kind == RESOURCE else s)
             grown[parent] = grown.get(parent, 0) + len(length) + size - (end - length_at)
-        appended = dict(self.appended)
-        for place, fields in (scope_spans_fields or {}).items():
-            appended[place] = appended.get(place, b"") + fields
+        appended = self._appended_with(scope_spans_fields or {})
         for place, fields in appended.items():
             grown[place] = grown.get(place, 0) + len(fields)
         for r, (length_at, start, end, scopes) in enumerate(_containers(data)):
@@ -470,12 +468,19 @@ class EncodedRequest:
     def with_appended(self, scope_spans_fields: Mapping[tuple[int, int], bytes]) -> EncodedRequest:
         """This request with ``scope_spans_fields`` appended to those scope_spans: the same
         bytes and layout, the fields pending (see ``appended``)."""
-        appended = dict(self.appended)
-        for place, fields in scope_spans_fields.items():
-            appended[place] = appended.get(place, b"") + fields
+        appended = self._appended_with(scope_spans_fields)
         request = EncodedRequest(self.data, self.edits_of, self._spans, appended)
         request._layout = self._layout
         return request
+
+    def _appended_with(
+        self, scope_spans_fields: Mapping[tuple[int, int], bytes]
+    ) -> dict[tuple[int, int], bytes]:
+        """The pending fields, then ``scope_spans_fields``, by scope_spans."""
+        appended = dict(self.appended)
+        for place, fields in scope_spans_fields.items():
+            appended[place] = appended.get(place, b"") + fields
+        return appended
 
     def complete(self) -> EncodedRequest:
         """This request with no fields pending: its ``data`` is the whole request."""
