@@ -16,7 +16,8 @@ it with its own load generator from a second process, and reports in the same ru
 * peak RSS of the collector (receiver + publisher processes) while clients push past the
   sustainable rate with a memory bound, and how much of the excess was answered 429;
 * ``--part pipeline``: OTLP/HTTP protobuf with no processor, each of normalize, redaction and
-  limits alone, and all three, one collector each, in the same run.
+  limits alone, and all three, one collector each, in the same run (``--pipelines`` picks
+  some, ``--repeat`` measures each several times).
 
 Requests are pre-encoded: 512 agent spans each (agent, chat and tool spans, 10+ attributes,
 a quarter carrying 1-4 KB of message content), so the generator spends little CPU per span.
@@ -659,6 +660,14 @@ def main() -> None:
         "--part", choices=("all", "ingest", "pipeline", "memory", "storage"), default="all"
     )
     parser.add_argument(
+        "--pipelines",
+        default=",".join(PIPELINES),
+        help="for --part pipeline: which of the benchmark's pipelines, comma-separated",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="for --part pipeline: runs of each pipeline"
+    )
+    parser.add_argument(
         "--sustainable",
         type=float,
         default=20_000.0,
@@ -690,10 +699,19 @@ def main() -> None:
             results["http_ratio_of_ceiling_redaction_on"] = on["http"] / ceiling
             results["http_ratio_of_ceiling_redaction_off"] = off["http"] / ceiling
         if args.part in ("all", "pipeline"):
-            results["pipeline_http"] = {
-                name: measure_ingest(workdir, name, processors, pb, js, args, ("http",))
-                for name, processors in PIPELINES.items()
-            }
+            names = args.pipelines.split(",")
+            unknown = sorted(set(names) - set(PIPELINES))
+            if unknown:
+                parser.error(f"unknown pipelines {unknown}; choose from {list(PIPELINES)}")
+            results["pipeline_http"] = {}
+            for run in range(1, args.repeat + 1):
+                for name in names:
+                    result = measure_ingest(
+                        workdir, f"{name}-{run}", PIPELINES[name], pb, js, args, ("http",)
+                    )
+                    if args.repeat > 1:  # the host's speed drifts over a long series
+                        result["parse_ceiling_spans_per_s"] = parse_rate(pb)
+                    results["pipeline_http"][f"{name}#{run}" if args.repeat > 1 else name] = result
         if args.part in ("all", "memory"):
             sustainable = results.get("redaction_off", {}).get("http", args.sustainable)
             results["memory_overload_plain"] = measure_memory(
