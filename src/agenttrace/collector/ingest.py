@@ -147,8 +147,8 @@ def run_processors(
         handles_stale = process_encoded is not None and getattr(processor, "handles_stale", False)
         if request is STALE and not handles_stale:
             request = as_message(request, encoded)
-        if encoded is not None and not handles_stale:
-            encoded = encoded.complete()
+        if process_encoded is not None and encoded is not None and not handles_stale:
+            encoded = encoded.complete()  # the pending fields are spliced in for it
         if process_encoded is not None:
             if encoded is None:
                 encoded = EncodedRequest(request.SerializeToString())

@@ -166,7 +166,23 @@ static int email_ok(const Text *t, Py_ssize_t start, Py_ssize_t end, PyObject *t
     return refused < 0 ? -1 : !refused;
 }
 
+/* JSON's whitespace, as orjson and _jsonio.may_be_json read it. */
+static inline int json_space(Py_UCS4 c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static Py_ssize_t skip_space(const Text *t, Py_ssize_t i) {
+    if (t->kind == PyUnicode_1BYTE_KIND) { /* the usual text: no per-character kind switch */
+        const Py_UCS1 *data = t->data;
+        while (i < t->length && json_space(data[i]))
+            i++;
+        return i;
+    }
+    while (i < t->length && json_space(at(t, i)))
+        i++;
+    return i;
+}
+
 static PyObject *json_member_names(PyObject *self, PyObject *args) {
+    (void)self;
     PyObject *text;
     if (!PyArg_ParseTuple(args, "U:json_member_names", &text))
         return NULL;
@@ -179,13 +195,7 @@ static PyObject *json_member_names(PyObject *self, PyObject *args) {
         Py_ssize_t close = find_char(&t, '"', open + 1, t.length);
         if (close < 0)
             break;
-        Py_ssize_t i = close + 1;
-        while (i < t.length) {
-            Py_UCS4 c = at(&t, i);
-            if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-                break;
-            i++;
-        }
+        Py_ssize_t i = skip_space(&t, close + 1);
         if (i < t.length && at(&t, i) == ':') {
             PyObject *name = PyUnicode_Substring(text, open + 1, close);
             if (name == NULL || PyList_Append(names, name) < 0) {
@@ -279,6 +289,7 @@ static int collect_emails(const Text *t, PyObject *tlds, Spans *found) {
 }
 
 static PyObject *find_emails(PyObject *self, PyObject *args) {
+    (void)self;
     PyObject *text, *tlds;
     if (!PyArg_ParseTuple(args, "UO!:find_emails", &text, &PyFrozenSet_Type, &tlds))
         return NULL;
@@ -328,7 +339,7 @@ static void merge_overlaps(Spans *spans) {
 }
 
 /* ---- strict JSON, conservatively ------------------------------------------------------
- * valid_json accepts only text orjson certainly reads (RFC 8259 without backslashes, nesting
+ * json_value accepts only text orjson certainly reads (RFC 8259 without backslashes, nesting
  * at most MAX_DEPTH, numbers short enough to stay finite, no surrogate code points) and
  * collects the member names meanwhile; anything else is left to orjson. */
 #define MAX_DEPTH 64
@@ -341,20 +352,6 @@ static inline uint64_t has_byte_below(uint64_t word, uint64_t limit) {
     return (word - ONES * limit) & ~word & HIGH_BITS;
 }
 static inline uint64_t has_zero_byte(uint64_t word) { return (word - ONES) & ~word & HIGH_BITS; }
-
-static inline int json_space(Py_UCS4 c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-static Py_ssize_t skip_space(const Text *t, Py_ssize_t i) {
-    if (t->kind == PyUnicode_1BYTE_KIND) { /* the usual text: no per-character kind switch */
-        const Py_UCS1 *data = t->data;
-        while (i < t->length && json_space(data[i]))
-            i++;
-        return i;
-    }
-    while (i < t->length && json_space(at(t, i)))
-        i++;
-    return i;
-}
 
 /* The index after the string opening at ``i``, or -1. */
 static Py_ssize_t json_string(const Text *t, Py_ssize_t i) {
@@ -546,6 +543,7 @@ static PyObject *replace_spans(PyObject *text, const Spans *spans, PyObject *mar
 enum { PLAIN_TEXT = 0, STRICT_JSON = 1, JSON_UNDECIDED = 2 };
 
 static PyObject *redact_emails(PyObject *self, PyObject *args) {
+    (void)self;
     PyObject *text, *tlds, *marker;
     int json_key;
     if (!PyArg_ParseTuple(args, "UO!Up:redact_emails", &text, &PyFrozenSet_Type, &tlds, &marker,

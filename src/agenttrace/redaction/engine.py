@@ -501,16 +501,6 @@ class Redactor:
         findings = self._find(text, decision.allows, screened)
         if not findings:
             return text
-        return self._replace_findings(text, findings, summary, where, drop_all)
-
-    def _replace_findings(
-        self,
-        text: str,
-        findings: Sequence[Finding],
-        summary: RedactionSummary | None,
-        where: str | None,
-        drop_all: bool,
-    ) -> Any:
         pieces: list[str] = []
         last = 0
         for finding in findings:
